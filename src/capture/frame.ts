@@ -1,0 +1,27 @@
+/**
+ * One captured record as read from a file or a live interface, before any decoding.
+ * `data` is a view into the reader's buffer: it is only valid during the callback that receives the
+ * frame. Anything kept past that must be copied (and bounded).
+ */
+export interface RawFrame {
+  /** Seconds since the epoch (integer part). */
+  tsSec: number;
+  /** Fraction of the second in nanoseconds (0..999_999_999 for sane files; damaged files may exceed it). */
+  tsNsec: number;
+  /** LINKTYPE_* value of the interface the frame came from. */
+  linkType: number;
+  /** Bytes captured (= data.length). */
+  caplen: number;
+  /** Length of the frame on the wire. */
+  origLen: number;
+  data: Uint8Array;
+  /** pcapng interface index (0 for classic pcap and live capture). */
+  interfaceId: number;
+  /** Byte offset of the record (pcap record header / pcapng block) in its file. */
+  offset: number;
+}
+
+/** Timestamp of a frame in seconds (float; microsecond precision is kept for present-day dates). */
+export function frameTime(frame: RawFrame): number {
+  return frame.tsSec + frame.tsNsec / 1e9;
+}

@@ -1,0 +1,67 @@
+/**
+ * A decoded packet. Decoders never throw on packet bytes: they return a DecodeOutcome that says
+ * what was found or why nothing usable was (a Zeek-style "weird").
+ */
+export interface TcpHeader {
+  srcPort: number;
+  dstPort: number;
+  seq: number; // uint32
+  ack: number; // uint32
+  /** TCP flags byte (FIN=0x01 SYN=0x02 RST=0x04 PSH=0x08 ACK=0x10 URG=0x20 ECE=0x40 CWR=0x80). */
+  flags: number;
+  window: number;
+  headerLen: number;
+}
+
+export interface UdpHeader {
+  srcPort: number;
+  dstPort: number;
+  /** Length field of the UDP header. */
+  length: number;
+}
+
+export const TCP_FIN = 0x01;
+export const TCP_SYN = 0x02;
+export const TCP_RST = 0x04;
+export const TCP_PSH = 0x08;
+export const TCP_ACK = 0x10;
+
+export const IPPROTO_TCP = 6;
+export const IPPROTO_UDP = 17;
+export const IPPROTO_ICMP = 1;
+export const IPPROTO_ICMPV6 = 58;
+
+export interface Packet {
+  /** Seconds since the epoch (float), from the frame. */
+  ts: number;
+  ipVersion: 4 | 6;
+  /** Addresses in canonical text form: dotted quad, or RFC 5952 compressed IPv6 (lower case). */
+  src: string;
+  dst: string;
+  /** Upper-layer protocol after IPv6 extension headers (6 TCP, 17 UDP, ...). */
+  proto: number;
+  tcp?: TcpHeader;
+  udp?: UdpHeader;
+  /**
+   * Transport payload bytes that were captured (a view into the frame, or into a reassembled
+   * datagram for IP fragments). May be shorter than payloadLen when the capture was truncated.
+   */
+  payload: Uint8Array;
+  /** Transport payload length on the wire, from the IP/UDP length fields (>= payload.length). */
+  payloadLen: number;
+  /** Bytes of the IP packet on the wire (IP total length; for reassembled fragments the whole datagram). */
+  ipLen: number;
+  /** True when the capture cut the packet short (snaplen) or lengths disagree with captured bytes. */
+  truncated: boolean;
+  /** True when this packet was reassembled from IP fragments. */
+  reassembled: boolean;
+}
+
+export type DecodeOutcome =
+  | { kind: 'packet'; packet: Packet }
+  /** An IP fragment was stored; the datagram is not complete yet. */
+  | { kind: 'fragment' }
+  /** Not IP (ARP, LLDP, ...) or an IP protocol we do not track: counted, not an error. */
+  | { kind: 'skip'; reason: string }
+  /** Broken headers: counted as a weird with the reason (e.g. "ipv4: header length 16 < 20"). */
+  | { kind: 'malformed'; reason: string };
