@@ -13,6 +13,11 @@ export interface TlsClientHelloInfo {
   maxVersion: string;
   sni?: string;
   alpn: string[];
+  /**
+   * True when the ClientHello did not fit in the bytes a probe looks at (16 KiB): the fixed part was
+   * read, and extensions only as far as they were present.
+   */
+  truncated?: boolean;
 }
 
 export interface TlsServerHelloInfo {
@@ -20,6 +25,16 @@ export interface TlsServerHelloInfo {
   version: string;
   /** ALPN selected by the server, if any. */
   alpn?: string;
+  /** True when the ServerHello is a TLS 1.3 HelloRetryRequest (random = SHA-256("HelloRetryRequest")). */
+  helloRetry?: boolean;
+  /**
+   * Set when the server's first record is an Alert instead of a ServerHello: the alert description
+   * code (e.g. 40 handshake_failure, 70 protocol_version, 112 unrecognized_name). `version` is then
+   * the record-layer version.
+   */
+  alert?: number;
+  /** Alert level (1 warning, 2 fatal), set together with `alert`. */
+  alertLevel?: number;
 }
 
 export interface HttpRequestInfo {
@@ -29,9 +44,31 @@ export interface HttpRequestInfo {
   host?: string;
   /** Value of an Upgrade header (e.g. "h2c"), if present. */
   upgrade?: string;
+  /** True when the header block did not end within the bytes a probe looks at (8 KiB). */
+  truncated?: boolean;
+}
+
+export interface HttpResponseInfo {
+  /** "HTTP/1.0", "HTTP/1.1", ... */
+  version: string;
+  /** Status code, 100..999. */
+  status: number;
+}
+
+export interface Http2Info {
+  /**
+   * Types of the frames that follow the client connection preface in the bytes given, in order
+   * ("SETTINGS", "WINDOW_UPDATE", "HEADERS", ...; unknown types as "0x%02x"). At most 16; a frame
+   * whose 9-byte header is present is listed even if its payload is not complete.
+   */
+  frames: string[];
 }
 
 export interface WireGuardInfo {
   /** 1 initiation, 2 response, 3 cookie reply, 4 transport data. */
   messageType: 1 | 2 | 3 | 4;
+  /** Sender index (little-endian uint32) of an initiation (1) or response (2). */
+  senderIndex?: number;
+  /** Receiver index (little-endian uint32) of a response (2), cookie reply (3) or transport data (4). */
+  receiverIndex?: number;
 }

@@ -1,0 +1,138 @@
+/**
+ * The analysis pipeline: capture -> decode -> flow -> classify -> policy. Streams: judged flows are
+ * handed to `onFlow` as they end, so memory follows the live flows, not the size of the files.
+ * Several files are one run: flows continue across them (a rotated set, or a.pcap b.pcap).
+ */
+import { readCaptureFile, type ReadSummary } from './capture/file.js';
+import type { RawFrame } from './capture/frame.js';
+import { frameTime } from './capture/frame.js';
+import { linkTypeName } from './capture/linktypes.js';
+import { Decoder, type DecoderStats } from './decode/decoder.js';
+import { isSupportedLinkType } from './decode/link.js';
+import { CaptureError } from './errors.js';
+import { FlowTable, type FlowTableOptions, type FlowTableStats } from './flow/table.js';
+import type { Inventory } from './policy/inventory.js';
+import { Judge, type CaptureFinding, type JudgedFlow } from './policy/judge.js';
+import type { RuleSet } from './policy/load.js';
+
+export interface AnalyzeOptions {
+  files: string[];
+  rules: RuleSet;
+  inventory: Inventory;
+  flow?: Partial<Omit<FlowTableOptions, 'isServicePort'>>;
+  /** Bytes of IP fragments buffered at most. */
+  fragmentBytes?: number;
+  onFlow: (flow: JudgedFlow) => void;
+  /** Called at most once per chunk read, with bytes done and total over all files. */
+  onProgress?: (done: number, total: number) => void;
+  /** A note for the user (damage, skipped interfaces); the CLI prints these on stderr. */
+  onWarning?: (message: string) => void;
+}
+
+export interface AnalysisResult {
+  inputs: ReadSummary[];
+  /** False when any file was damaged or cut short: the report covers only what was read. */
+  complete: boolean;
+  frames: number;
+  decoder: DecoderStats;
+  flows: FlowTableStats;
+  captureFindings: CaptureFinding[];
+  /** Capture time span (seconds since the epoch), undefined for an empty capture. */
+  first: number | undefined;
+  last: number | undefined;
+}
+
+class StopPeek extends Error {}
+
+interface Peek {
+  file: string;
+  linkType: number | undefined;
+  firstTs: number | undefined;
+  size: number;
+}
+
+/** Reads a file's first interface and first timestamp, without reading the rest. */
+function peek(file: string): Peek {
+  const result: Peek = { file, linkType: undefined, firstTs: undefined, size: 0 };
+  try {
+    const summary = readCaptureFile(
+      file,
+      (frame) => {
+        result.firstTs = frameTime(frame);
+        throw new StopPeek();
+      },
+      {
+        chunkSize: 64 * 1024,
+        onInterface: (linkType) => {
+          result.linkType ??= linkType;
+        },
+      },
+    );
+    result.size = summary.fileSize;
+  } catch (err) {
+    if (!(err instanceof StopPeek)) throw err;
+  }
+  return result;
+}
+
+export function analyzeCaptures(opts: AnalyzeOptions): AnalysisResult {
+  // Check every file before reading any: a wrong file is an error before anything is judged.
+  const peeks = opts.files.map(peek);
+  for (const p of peeks) {
+    if (p.linkType !== undefined && !isSupportedLinkType(p.linkType)) {
+      throw new CaptureError('unsupported-linktype', p.file, undefined, `unsupported link type ${p.linkType} (${linkTypeName(p.linkType)})`);
+    }
+  }
+  // A rotated set is read in time order, whatever order the shell listed it in.
+  const ordered = peeks
+    .map((p, i) => ({ p, i }))
+    .sort((a, b) => (a.p.firstTs ?? Infinity) - (b.p.firstTs ?? Infinity) || a.i - b.i)
+    .map(({ p }) => p);
+  const total = ordered.reduce((n, p) => n + p.size, 0);
+
+  const judge = new Judge(opts.rules, opts.inventory);
+  const table = new FlowTable({ ...opts.flow, isServicePort: judge.isServicePort }, (flow) => opts.onFlow(judge.judge(flow)));
+  const decoder = new Decoder(opts.fragmentBytes === undefined ? {} : { fragments: { maxBytes: opts.fragmentBytes } });
+  const inputs: ReadSummary[] = [];
+  let done = 0;
+  let frames = 0;
+  let first: number | undefined;
+  let last: number | undefined;
+
+  ordered.forEach((p, fileIndex) => {
+    const warned = new Set<number>();
+    const onFrame = (frame: RawFrame): void => {
+      frames++;
+      const out = decoder.decode(frame);
+      if (out.kind !== 'packet') return;
+      const ts = out.packet.ts;
+      if (first === undefined || ts < first) first = ts;
+      if (last === undefined || ts > last) last = ts;
+      table.add(out.packet, fileIndex);
+    };
+    const summary = readCaptureFile(p.file, onFrame, {
+      onInterface: (linkType, interfaceId) => {
+        if (!isSupportedLinkType(linkType) && !warned.has(interfaceId)) {
+          warned.add(interfaceId);
+          opts.onWarning?.(`${p.file}: interface ${interfaceId} has unsupported link type ${linkType} (${linkTypeName(linkType)}); its frames are skipped`);
+        }
+      },
+      onProgress: (bytes) => opts.onProgress?.(done + bytes, total),
+    });
+    done += summary.fileSize;
+    inputs.push(summary);
+    if (summary.stopped) opts.onWarning?.(`${summary.stopped.message}; the report covers what was read before`);
+    for (const w of summary.warnings) opts.onWarning?.(`${p.file}: ${w}`);
+  });
+  table.flush();
+  return {
+    inputs,
+    complete: inputs.every((i) => i.complete),
+    frames,
+    decoder: decoder.stats,
+    flows: table.stats,
+    captureFindings: judge.captureFindings(),
+    first,
+    last,
+  };
+}

@@ -1,0 +1,228 @@
+/**
+ * The command line (yargs). The only place that knows about stdout, stderr and exit codes; argv and
+ * the streams are parameters so tests run it in-process.
+ */
+import { closeSync, existsSync, openSync, realpathSync, renameSync, writeSync } from 'node:fs';
+import { dirname, basename, join } from 'node:path';
+import yargs from 'yargs';
+import { analyzeCaptures } from '../analyze.js';
+import { NetmatrixError, UsageError } from '../errors.js';
+import { inventoryFromFlags, mergeInventories, type Inventory } from '../policy/inventory.js';
+import { builtinMatrices, loadInventoryFile, loadRuleSet } from '../policy/load.js';
+import { escapeText } from '../report/escape.js';
+import { JsonlWriter, JsonWriter } from '../report/json.js';
+import { reportHeader, Tally } from '../report/model.js';
+import { TableWriter } from '../report/table.js';
+import type { ReportWriter, Sink } from '../report/writer.js';
+
+export interface CliIO {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  stdoutIsTTY: boolean;
+  stderrIsTTY: boolean;
+}
+
+/** Files bigger than this get a progress bar (when stderr is a terminal). */
+const PROGRESS_MIN_BYTES = 32 * 1024 * 1024;
+
+interface AnalyzeArgs {
+  captures: string[];
+  matrix: string;
+  phase: 'run' | 'install';
+  node: string[] | undefined;
+  researcher: string[] | undefined;
+  vpnserver: string[] | undefined;
+  tunnel: string[] | undefined;
+  hosts: string | undefined;
+  format: 'table' | 'json' | 'jsonl';
+  output: string | undefined;
+  'max-flows': number;
+  'max-rows': number;
+  progress: boolean | undefined;
+  color: boolean | undefined;
+}
+
+function buildInventory(args: AnalyzeArgs): Inventory {
+  const flags = inventoryFromFlags({
+    node: args.node ?? [],
+    researcher: args.researcher ?? [],
+    vpnserver: args.vpnserver ?? [],
+    tunnel: args.tunnel ?? [],
+  });
+  const inventory = args.hosts ? mergeInventories(loadInventoryFile(args.hosts), flags) : flags;
+  if (inventory.hosts.length === 0) {
+    throw new UsageError('no inventory: give --node/--researcher/--vpnserver ADDR|CIDR or --hosts FILE.yaml, so the matrix knows who is who');
+  }
+  return inventory;
+}
+
+/** Writes to a temporary name beside the target and renames at the end: no half file on a crash. */
+class FileSink {
+  private readonly fd: number;
+  private readonly tmp: string;
+  constructor(private readonly path: string) {
+    this.tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+    this.fd = openSync(this.tmp, 'w');
+  }
+  write = (text: string): void => {
+    writeSync(this.fd, text);
+  };
+  commit(): void {
+    closeSync(this.fd);
+    renameSync(this.tmp, this.path);
+  }
+}
+
+function sameFile(a: string, b: string): boolean {
+  try {
+    return existsSync(a) && existsSync(b) && realpathSync(a) === realpathSync(b);
+  } catch {
+    return false;
+  }
+}
+
+function runAnalyze(args: AnalyzeArgs, io: CliIO): number {
+  if (args.captures.length === 0) throw new UsageError('analyze: give at least one capture file');
+  if (!Number.isInteger(args['max-flows']) || args['max-flows'] < 1) throw new UsageError('--max-flows must be a positive integer');
+  if (!Number.isInteger(args['max-rows']) || args['max-rows'] < 1) throw new UsageError('--max-rows must be a positive integer');
+  const rules = loadRuleSet(args.matrix, args.phase);
+  const inventory = buildInventory(args);
+  if (args.output && args.captures.some((c) => sameFile(c, args.output as string))) {
+    throw new UsageError(`--output ${args.output} is one of the input captures; refusing to overwrite it`);
+  }
+
+  let file: FileSink | undefined;
+  let buffer = '';
+  const flushStdout = (): void => {
+    if (buffer) io.stdout(buffer);
+    buffer = '';
+  };
+  const sink: Sink = (text) => {
+    if (file) {
+      file.write(text);
+      return;
+    }
+    buffer += text;
+    if (buffer.length >= 64 * 1024) flushStdout();
+  };
+  const writer: ReportWriter =
+    args.format === 'json'
+      ? new JsonWriter(sink)
+      : args.format === 'jsonl'
+        ? new JsonlWriter(sink)
+        : new TableWriter(sink, { color: args.color ?? (io.stdoutIsTTY && !args.output), maxRows: args['max-rows'] });
+
+  const showProgress = args.progress ?? io.stderrIsTTY;
+  let lastDraw = 0;
+  let drew = false;
+  const onProgress = (done: number, total: number): void => {
+    if (!showProgress || total < PROGRESS_MIN_BYTES) return;
+    const now = Date.now(); // screen refresh only; packet time never comes from the clock
+    if (now - lastDraw < 200 && done < total) return;
+    lastDraw = now;
+    drew = true;
+    const width = 30;
+    const filled = Math.round((done / total) * width);
+    io.stderr(`\r[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${Math.floor((done / total) * 100)}% ${(done / 1e6).toFixed(0)}/${(total / 1e6).toFixed(0)} MB`);
+  };
+
+  const tally = new Tally();
+  // Open the output only once the inputs have been checked (analyzeCaptures checks them first).
+  const header = reportHeader(rules, inventory, args.captures);
+  let begun = false;
+  const begin = (): void => {
+    if (begun) return;
+    begun = true;
+    if (args.output) file = new FileSink(args.output);
+    writer.begin(header);
+  };
+  const result = analyzeCaptures({
+    files: args.captures,
+    rules,
+    inventory,
+    flow: { maxFlows: args['max-flows'] },
+    onFlow: (flow) => {
+      begin();
+      tally.add(flow);
+      writer.flow(flow);
+    },
+    onProgress,
+    onWarning: (message) => {
+      if (drew) io.stderr('\n');
+      drew = false;
+      io.stderr(`netmatrix: warning: ${escapeText(message)}\n`);
+    },
+  });
+  if (drew) io.stderr('\n');
+  begin();
+  tally.addCapture(result.captureFindings);
+  const summary = tally.summary(result);
+  writer.end(summary, result.captureFindings);
+  flushStdout();
+  file?.commit();
+  if (!result.complete) io.stderr('netmatrix: the capture is incomplete: the report covers only what was read\n');
+  return summary.exitCode;
+}
+
+/** Runs the CLI; returns the exit status (0 ok, 1 violations, 2 usage/rules/input, 3 incomplete). */
+export async function run(argv: string[], io: CliIO): Promise<number> {
+  let code = 0;
+  let failure: string | undefined;
+  const parser = yargs(argv)
+    .scriptName('netmatrix')
+    .usage('$0 <command> [options]')
+    .command(
+      'analyze <captures..>',
+      'judge capture files (pcap, pcapng) against the Fed-BioMed communication matrix',
+      (y) =>
+        y
+          .positional('captures', { type: 'string', array: true, describe: 'capture files; several files are one run', demandOption: true })
+          .option('matrix', { type: 'string', default: 'native', describe: `rule set: ${builtinMatrices().filter((m) => !['install', 'host-services'].includes(m)).join(', ')} or a YAML file` })
+          .option('phase', { choices: ['run', 'install'] as const, default: 'run' as const, describe: 'install adds outbound HTTP/HTTPS to the Internet' })
+          .option('node', { type: 'string', array: true, describe: 'address or CIDR of a node (repeatable)' })
+          .option('researcher', { type: 'string', array: true, describe: 'address or CIDR of the researcher (repeatable)' })
+          .option('vpnserver', { type: 'string', array: true, describe: 'address or CIDR of the vpnserver (repeatable)' })
+          .option('tunnel', { type: 'string', array: true, describe: 'CIDR of the VPN inner network (repeatable)' })
+          .option('hosts', { type: 'string', describe: 'inventory YAML file (hosts: name, role, addresses; tunnel)' })
+          .option('format', { choices: ['table', 'json', 'jsonl'] as const, default: 'table' as const })
+          .option('output', { alias: 'o', type: 'string', describe: 'write the report to FILE instead of stdout' })
+          .option('max-flows', { type: 'number', default: 100_000, describe: 'live flows kept at most; the oldest is evicted and counted beyond it' })
+          .option('max-rows', { type: 'number', default: 200, describe: 'table rows listed at most per section' })
+          .option('progress', { type: 'boolean', describe: 'progress bar on stderr (default: when stderr is a terminal and the input is large)' })
+          .option('color', { type: 'boolean', describe: 'colour the table (default: when stdout is a terminal)' }),
+      (args) => {
+        code = runAnalyze(args as unknown as AnalyzeArgs, io);
+      },
+    )
+    .demandCommand(1, 'give a command: analyze')
+    .strict()
+    .help()
+    .version(false)
+    .exitProcess(false)
+    .wrap(Math.min(120, process.stdout.columns || 100))
+    .fail((msg, err) => {
+      if (err) throw err;
+      failure = msg;
+    });
+  try {
+    let helpText = '';
+    await parser.parseAsync(argv, {}, (_err, _parsed, output) => {
+      helpText = output;
+    });
+    if (failure !== undefined) {
+      io.stderr(`netmatrix: ${failure} (see netmatrix --help)\n`);
+      return 2;
+    }
+    if (helpText) io.stdout(`${helpText}\n`);
+    return code;
+  } catch (err) {
+    if (err instanceof NetmatrixError) {
+      io.stderr(`netmatrix: ${escapeText(err.message)}\n`);
+      return err.exitCode;
+    }
+    const e = err as Error;
+    io.stderr(`netmatrix: internal error: ${escapeText(e.message ?? String(err))}\n`);
+    if (process.env.NETMATRIX_DEBUG) io.stderr(`${e.stack ?? ''}\n`);
+    return 2;
+  }
+}

@@ -1,0 +1,295 @@
+/**
+ * Frame -> packet decoding: link layer, IPv4/IPv6 (with fragment reassembly), TCP/UDP.
+ *
+ * decode() never throws on packet bytes. It returns
+ *   - 'packet'    an IP packet (TCP and UDP decoded; ICMP, ICMPv6 and other protocols carry only
+ *                 `proto` and the IP payload: the flow layer decides what to do with them);
+ *   - 'fragment'  an IP fragment was buffered, its datagram is not complete yet;
+ *   - 'skip'      not IP (reason names the ethertype / family / link type), or a fragment dropped by
+ *                 the reassembly memory bound;
+ *   - 'malformed' a broken header; the reason names layer and field (a Zeek-style "weird").
+ *
+ * Truncation by the snaplen is not malformed: the packet comes back with truncated = true and
+ * whatever was captured. When even the fixed TCP/UDP header was cut off, tcp/udp is absent and
+ * payload/payloadLen describe the IP payload, as for protocols other than TCP and UDP.
+ *
+ * Views: payload is a subarray of frame.data (valid only during the call, like the frame) except
+ * for reassembled datagrams, whose payload is a view into a fresh buffer.
+ */
+import { frameTime, type RawFrame } from '../capture/frame.js';
+import { IPPROTO_TCP, IPPROTO_UDP, type DecodeOutcome, type Packet } from './packet.js';
+import { formatIPv4, formatIPv6 } from './addr.js';
+import { decodeLink, newLinkResult, NET_IPV4, NET_MALFORMED, NET_SKIP, type LinkResult } from './link.js';
+import { newIPv4Header, parseIPv4, type IPv4Header } from './ipv4.js';
+import { IPV6_HEADER_LEN, newIPv6Header, parseIPv6, walkIPv6, type IPv6Header } from './ipv6.js';
+import { decodeTcp } from './tcp.js';
+import { decodeUdp } from './udp.js';
+import { FragmentReassembler, type FragmentOptions, type FragmentStats } from './fragments.js';
+
+export interface DecoderOptions {
+  fragments?: Partial<FragmentOptions>;
+}
+
+/** Distinct reasons kept per reason map; further distinct reasons are only counted in *Overflow. */
+export const MAX_REASONS = 64;
+
+export interface DecoderStats {
+  /** Frames passed to decode(). */
+  frames: number;
+  /** Outcomes by kind (sums to frames). */
+  byKind: { packet: number; fragment: number; skip: number; malformed: number };
+  /** Packets with truncated = true. */
+  truncated: number;
+  /** Packets produced by fragment reassembly. */
+  reassembled: number;
+  /** Malformed reason -> count (Zeek "weirds"), at most MAX_REASONS distinct reasons. */
+  malformedReasons: Map<string, number>;
+  /** Malformed outcomes whose reason did not fit in malformedReasons. */
+  malformedOverflow: number;
+  /** Skip reason -> count, at most MAX_REASONS distinct reasons. */
+  skipReasons: Map<string, number>;
+  skipOverflow: number;
+  /** Decoder bugs caught by the safety net (reported as malformed "internal: decoder error"). Should stay 0. */
+  internalErrors: number;
+  /** Live counters of the fragment reassembler. */
+  fragments: FragmentStats;
+}
+
+const FRAGMENT: DecodeOutcome = Object.freeze({ kind: 'fragment' });
+const EMPTY = new Uint8Array(0);
+const INTERNAL_ERROR = 'internal: decoder error';
+
+function malformed(reason: string): DecodeOutcome {
+  return { kind: 'malformed', reason };
+}
+
+function skip(reason: string): DecodeOutcome {
+  return { kind: 'skip', reason };
+}
+
+function bump(map: Map<string, number>, reason: string): boolean {
+  const n = map.get(reason);
+  if (n !== undefined) {
+    map.set(reason, n + 1);
+    return true;
+  }
+  if (map.size >= MAX_REASONS) return false;
+  map.set(reason, 1);
+  return true;
+}
+
+export class Decoder {
+  readonly stats: DecoderStats;
+  readonly reassembler: FragmentReassembler;
+  // Scratch headers, reused for every frame (decode is synchronous and not re-entrant).
+  private readonly link: LinkResult = newLinkResult();
+  private readonly h4: IPv4Header = newIPv4Header();
+  private readonly h6: IPv6Header = newIPv6Header();
+  private readonly h6r: IPv6Header = newIPv6Header();
+
+  constructor(opts?: DecoderOptions) {
+    this.reassembler = new FragmentReassembler(opts?.fragments);
+    this.stats = {
+      frames: 0,
+      byKind: { packet: 0, fragment: 0, skip: 0, malformed: 0 },
+      truncated: 0,
+      reassembled: 0,
+      malformedReasons: new Map(),
+      malformedOverflow: 0,
+      skipReasons: new Map(),
+      skipOverflow: 0,
+      internalErrors: 0,
+      fragments: this.reassembler.stats,
+    };
+  }
+
+  decode(frame: RawFrame): DecodeOutcome {
+    const st = this.stats;
+    st.frames++;
+    let out: DecodeOutcome;
+    try {
+      out = this.decodeFrame(frame);
+    } catch {
+      st.internalErrors++;
+      out = malformed(INTERNAL_ERROR);
+    }
+    switch (out.kind) {
+      case 'packet':
+        st.byKind.packet++;
+        if (out.packet.truncated) st.truncated++;
+        if (out.packet.reassembled) st.reassembled++;
+        break;
+      case 'fragment':
+        st.byKind.fragment++;
+        break;
+      case 'skip':
+        st.byKind.skip++;
+        if (!bump(st.skipReasons, out.reason)) st.skipOverflow++;
+        break;
+      case 'malformed':
+        st.byKind.malformed++;
+        if (!bump(st.malformedReasons, out.reason)) st.malformedOverflow++;
+        break;
+    }
+    return out;
+  }
+
+  private decodeFrame(frame: RawFrame): DecodeOutcome {
+    const data = frame.data;
+    const link = this.link;
+    const status = decodeLink(frame.linkType, data, link);
+    if (status === NET_SKIP) return skip(link.reason);
+    if (status === NET_MALFORMED) return malformed(link.reason);
+    const ts = frameTime(frame);
+    if (this.reassembler.pending > 0) this.reassembler.expire(ts);
+    return status === NET_IPV4 ? this.ipv4(data, link.offset, ts) : this.ipv6(data, link.offset, ts);
+  }
+
+  private ipv4(data: Uint8Array, off: number, ts: number): DecodeOutcome {
+    const h = this.h4;
+    const err = parseIPv4(data, off, h);
+    if (err !== null) return malformed(err);
+    const src = formatIPv4(data, h.addrOff);
+    const dst = formatIPv4(data, h.addrOff + 4);
+    if (!h.more && h.fragOffset === 0) {
+      return this.transport(ts, 4, src, dst, h.proto, data, h.payloadStart, h.capEnd, h.payloadLen, h.totalLen, h.truncated, false, false);
+    }
+    // A non-last fragment whose length is not a multiple of 8 is accepted as is (Wireshark and Zeek
+    // do; Linux trims it): the next fragment's offset decides what overlaps.
+    if (h.headerLen + h.fragOffset + h.payloadLen > 65535) return malformed('ipv4: fragment ends beyond 65535 bytes');
+    const key = '4 ' + src + ' ' + dst + ' ' + h.id + ' ' + h.proto;
+    const r = this.reassembler.add(
+      key,
+      ts,
+      h.fragOffset,
+      data.subarray(h.payloadStart, h.capEnd),
+      h.payloadLen,
+      h.more,
+      h.headerLen,
+      h.proto,
+    );
+    if (r.kind === 'stored') return FRAGMENT;
+    if (r.kind === 'dropped') return skip(r.reason);
+    const total = r.data.length;
+    return this.transport(ts, 4, src, dst, r.nextHeader, r.data, 0, r.capturedLen, total, r.headerLen + total, r.capturedLen < total, true, false);
+  }
+
+  private ipv6(data: Uint8Array, off: number, ts: number): DecodeOutcome {
+    const h = this.h6;
+    const err = parseIPv6(data, off, h);
+    if (err !== null) return malformed(err);
+    const src = formatIPv6(data, h.addrOff);
+    const dst = formatIPv6(data, h.addrOff + 16);
+    if (!h.frag) {
+      const ipLen = h.jumbo ? data.length - off : IPV6_HEADER_LEN + h.payloadLenField;
+      return this.transport(ts, 6, src, dst, h.proto, data, h.payloadStart, h.capEnd, h.payloadLen, ipLen, h.truncated, false, h.jumbo);
+    }
+    const fragLen = h.payloadLen;
+    if (h.fragMore && (fragLen === 0 || (fragLen & 7) !== 0)) {
+      // RFC 8200 section 4.5: such a fragment must be discarded.
+      return malformed('ipv6: fragment length not a multiple of 8');
+    }
+    if (h.unfragLen - IPV6_HEADER_LEN + h.fragOffset + fragLen > 65535) {
+      return malformed('ipv6: fragment ends beyond 65535 bytes');
+    }
+    const key = '6 ' + src + ' ' + dst + ' ' + h.fragId;
+    const r = this.reassembler.add(
+      key,
+      ts,
+      h.fragOffset,
+      data.subarray(h.payloadStart, h.capEnd),
+      fragLen,
+      h.fragMore,
+      h.unfragLen,
+      h.fragNext,
+    );
+    if (r.kind === 'stored') return FRAGMENT;
+    if (r.kind === 'dropped') return skip(r.reason);
+    const buf = r.data;
+    const total = buf.length;
+    const hr = this.h6r;
+    const werr = walkIPv6(buf, 0, 0, r.capturedLen, total, r.nextHeader, false, hr);
+    if (werr !== null) return malformed(werr);
+    if (hr.frag) return malformed('ipv6: fragment header inside reassembled datagram');
+    return this.transport(ts, 6, src, dst, hr.proto, buf, hr.payloadStart, hr.capEnd, hr.payloadLen, r.headerLen + total, r.capturedLen < total, true, false);
+  }
+
+  /**
+   * Transport layer over buf[start, capEnd) (captured) with ipPayloadLen bytes on the wire.
+   */
+  private transport(
+    ts: number,
+    ipVersion: 4 | 6,
+    src: string,
+    dst: string,
+    proto: number,
+    buf: Uint8Array,
+    start: number,
+    capEnd: number,
+    ipPayloadLen: number,
+    ipLen: number,
+    truncated: boolean,
+    reassembled: boolean,
+    jumbo: boolean,
+  ): DecodeOutcome {
+    if (proto === IPPROTO_TCP) {
+      const t = decodeTcp(buf, start, capEnd, ipPayloadLen);
+      if (typeof t === 'string') return malformed(t);
+      if (t !== null) {
+        const hdrEnd = start + t.headerLen;
+        const ps = hdrEnd < capEnd ? hdrEnd : capEnd;
+        const packet: Packet = {
+          ts,
+          ipVersion,
+          src,
+          dst,
+          proto,
+          tcp: t,
+          payload: ps < capEnd ? buf.subarray(ps, capEnd) : EMPTY,
+          payloadLen: ipPayloadLen - t.headerLen,
+          ipLen,
+          truncated: truncated || hdrEnd > capEnd,
+          reassembled,
+        };
+        return { kind: 'packet', packet };
+      }
+      truncated = true;
+    } else if (proto === IPPROTO_UDP) {
+      const u = decodeUdp(buf, start, capEnd, ipPayloadLen, jumbo);
+      if (typeof u === 'string') return malformed(u);
+      if (u !== null) {
+        const udpEnd = start + u.length;
+        const pe = udpEnd < capEnd ? udpEnd : capEnd;
+        const ps = start + 8;
+        const packet: Packet = {
+          ts,
+          ipVersion,
+          src,
+          dst,
+          proto,
+          udp: u,
+          payload: ps < pe ? buf.subarray(ps, pe) : EMPTY,
+          payloadLen: u.length - 8,
+          ipLen,
+          truncated: truncated || udpEnd > capEnd,
+          reassembled,
+        };
+        return { kind: 'packet', packet };
+      }
+      truncated = true;
+    }
+    const packet: Packet = {
+      ts,
+      ipVersion,
+      src,
+      dst,
+      proto,
+      payload: start < capEnd ? buf.subarray(start, capEnd) : EMPTY,
+      payloadLen: ipPayloadLen,
+      ipLen,
+      truncated,
+      reassembled,
+    };
+    return { kind: 'packet', packet };
+  }
+}

@@ -1,0 +1,281 @@
+/**
+ * Link layers: find where the network layer starts in a frame and which network protocol it is.
+ *
+ * gopacket style: a function over (linkType, bytes) that fills a caller-owned result object with an
+ * offset into the same bytes; nothing is copied and nothing is thrown.
+ */
+
+export const LINKTYPE_NULL = 0;
+export const LINKTYPE_ETHERNET = 1;
+/** DLT_RAW as written by some BSDs (12) and OpenBSD (14); both mean raw IP like LINKTYPE_RAW. */
+export const LINKTYPE_RAW_12 = 12;
+export const LINKTYPE_RAW_14 = 14;
+export const LINKTYPE_RAW = 101;
+export const LINKTYPE_LOOP = 108;
+export const LINKTYPE_LINUX_SLL = 113;
+export const LINKTYPE_IPV4 = 228;
+export const LINKTYPE_IPV6 = 229;
+export const LINKTYPE_LINUX_SLL2 = 276;
+
+/** Link types this decoder understands (names: see src/capture/linktypes.ts). */
+export const SUPPORTED_LINK_TYPES: readonly number[] = Object.freeze([
+  LINKTYPE_NULL,
+  LINKTYPE_ETHERNET,
+  LINKTYPE_RAW_12,
+  LINKTYPE_RAW_14,
+  LINKTYPE_RAW,
+  LINKTYPE_LOOP,
+  LINKTYPE_LINUX_SLL,
+  LINKTYPE_IPV4,
+  LINKTYPE_IPV6,
+  LINKTYPE_LINUX_SLL2,
+]);
+
+const SUPPORTED = new Set(SUPPORTED_LINK_TYPES);
+
+export function isSupportedLinkType(lt: number): boolean {
+  return SUPPORTED.has(lt);
+}
+
+export const ETHERTYPE_IPV4 = 0x0800;
+export const ETHERTYPE_IPV6 = 0x86dd;
+export const ETHERTYPE_VLAN = 0x8100;
+export const ETHERTYPE_QINQ = 0x88a8;
+export const ETHERTYPE_QINQ_OLD = 0x9100;
+
+/** Address families seen in NULL/LOOP headers. AF_INET6 differs per OS. */
+export const AF_INET = 2;
+const AF_INET6_LINUX = 10;
+const AF_INET6_BSD = 24; // NetBSD, OpenBSD, BSD/OS (and Npcap loopback)
+const AF_INET6_FREEBSD = 28;
+const AF_INET6_DARWIN = 30;
+
+/** What the link layer says comes next. */
+export const NET_IPV4 = 4;
+export const NET_IPV6 = 6;
+export const NET_SKIP = 1;
+export const NET_MALFORMED = 2;
+export type LinkStatus = typeof NET_IPV4 | typeof NET_IPV6 | typeof NET_SKIP | typeof NET_MALFORMED;
+
+export interface LinkResult {
+  /** NET_IPV4 / NET_IPV6: the network header starts at `offset`; NET_SKIP / NET_MALFORMED: see `reason`. */
+  status: LinkStatus;
+  offset: number;
+  /** Ethertype (or the ethertype the address family / version nibble maps to); 0 when unknown. */
+  ethertype: number;
+  reason: string;
+}
+
+export function newLinkResult(): LinkResult {
+  return { status: NET_SKIP, offset: 0, ethertype: 0, reason: '' };
+}
+
+const ETHERTYPE_NAMES: ReadonlyMap<number, string> = new Map([
+  [0x0806, 'ARP'],
+  [0x0842, 'Wake-on-LAN'],
+  [0x22f3, 'TRILL'],
+  [0x6002, 'DEC MOP RC'],
+  [0x8035, 'RARP'],
+  [0x809b, 'AppleTalk'],
+  [0x80f3, 'AARP'],
+  [0x8137, 'IPX'],
+  [0x8808, 'Ethernet flow control'],
+  [0x8809, 'Slow protocols (LACP)'],
+  [0x8847, 'MPLS unicast'],
+  [0x8848, 'MPLS multicast'],
+  [0x8863, 'PPPoE discovery'],
+  [0x8864, 'PPPoE session'],
+  [0x888e, 'EAPOL'],
+  [0x8892, 'PROFINET'],
+  [0x889a, 'HyperSCSI'],
+  [0x88cc, 'LLDP'],
+  [0x88e1, 'HomePlug AV'],
+  [0x88e5, 'MACsec'],
+  [0x88f7, 'PTP'],
+  [0x8902, 'CFM'],
+  [0x893a, 'IEEE 1905'],
+  [0x9000, 'Ethernet loopback'],
+]);
+
+const hex4 = (n: number): string => n.toString(16).padStart(4, '0');
+
+// Skip reasons are per ethertype; keep the strings so an ARP storm does not allocate per frame.
+const skipReasonCache = new Map<number, string>();
+
+export function ethertypeSkipReason(et: number): string {
+  let r = skipReasonCache.get(et);
+  if (r === undefined) {
+    const name = ETHERTYPE_NAMES.get(et);
+    r = name === undefined ? `ethertype 0x${hex4(et)}` : `ethertype 0x${hex4(et)} (${name})`;
+    if (skipReasonCache.size >= 1024) skipReasonCache.clear();
+    skipReasonCache.set(et, r);
+  }
+  return r;
+}
+
+function skip(out: LinkResult, reason: string): LinkStatus {
+  out.status = NET_SKIP;
+  out.reason = reason;
+  return NET_SKIP;
+}
+
+function malformed(out: LinkResult, reason: string): LinkStatus {
+  out.status = NET_MALFORMED;
+  out.reason = reason;
+  return NET_MALFORMED;
+}
+
+function net(out: LinkResult, status: typeof NET_IPV4 | typeof NET_IPV6, offset: number, et: number): LinkStatus {
+  out.status = status;
+  out.offset = offset;
+  out.ethertype = et;
+  out.reason = '';
+  return status;
+}
+
+/**
+ * Dispatch on an ethertype whose payload starts at data[off]: walks stacked 802.1Q / 802.1ad /
+ * 0x9100 tags first.
+ */
+function ethertypeDispatch(data: Uint8Array, et: number, off: number, out: LinkResult): LinkStatus {
+  while (et === ETHERTYPE_VLAN || et === ETHERTYPE_QINQ || et === ETHERTYPE_QINQ_OLD) {
+    // Tag: TCI (2 bytes) then the next ethertype (2 bytes).
+    if (off + 4 > data.length) return malformed(out, `vlan: truncated tag (${data.length - off} of 4 bytes)`);
+    et = (data[off + 2]! << 8) | data[off + 3]!;
+    off += 4;
+  }
+  if (et === ETHERTYPE_IPV4) return net(out, NET_IPV4, off, et);
+  if (et === ETHERTYPE_IPV6) return net(out, NET_IPV6, off, et);
+  out.ethertype = et;
+  return skip(out, ethertypeSkipReason(et));
+}
+
+function ethernet(data: Uint8Array, out: LinkResult): LinkStatus {
+  if (data.length < 14) return malformed(out, `ethernet: truncated header (${data.length} of 14 bytes)`);
+  let et = (data[12]! << 8) | data[13]!;
+  let off = 14;
+  if (et <= 1500) {
+    // IEEE 802.3 length field: LLC follows. SNAP with OUI 0 carries an ethertype (RFC 1042).
+    if (
+      off + 8 <= data.length &&
+      data[off] === 0xaa &&
+      data[off + 1] === 0xaa &&
+      data[off + 2] === 0x03 &&
+      data[off + 3] === 0 &&
+      data[off + 4] === 0 &&
+      data[off + 5] === 0
+    ) {
+      et = (data[off + 6]! << 8) | data[off + 7]!;
+      off += 8;
+    } else {
+      return skip(out, 'ethernet: 802.3 LLC frame');
+    }
+  }
+  return ethertypeDispatch(data, et, off, out);
+}
+
+function linuxSll(data: Uint8Array, out: LinkResult): LinkStatus {
+  if (data.length < 16) return malformed(out, `linux sll: truncated header (${data.length} of 16 bytes)`);
+  const hatype = (data[2]! << 8) | data[3]!;
+  const proto = (data[14]! << 8) | data[15]!;
+  return sllCommon(data, 'linux sll', hatype, proto, 16, out);
+}
+
+function linuxSll2(data: Uint8Array, out: LinkResult): LinkStatus {
+  if (data.length < 20) return malformed(out, `linux sll2: truncated header (${data.length} of 20 bytes)`);
+  const proto = (data[0]! << 8) | data[1]!;
+  const hatype = (data[8]! << 8) | data[9]!;
+  return sllCommon(data, 'linux sll2', hatype, proto, 20, out);
+}
+
+const ARPHRD_NETLINK = 824;
+
+function sllCommon(
+  data: Uint8Array,
+  layer: string,
+  hatype: number,
+  proto: number,
+  off: number,
+  out: LinkResult,
+): LinkStatus {
+  if (hatype === ARPHRD_NETLINK) return skip(out, `${layer}: netlink`);
+  // Values below 0x0600 are Linux ETH_P_* pseudo-protocols (802.2 LLC, 802.3, CAN...), not ethertypes.
+  if (proto < 0x0600) return skip(out, `${layer}: protocol 0x${hex4(proto)}`);
+  return ethertypeDispatch(data, proto, off, out);
+}
+
+function rawIp(data: Uint8Array, out: LinkResult): LinkStatus {
+  if (data.length < 1) return malformed(out, 'raw ip: empty frame');
+  const v = data[0]! >> 4;
+  if (v === 4) return net(out, NET_IPV4, 0, ETHERTYPE_IPV4);
+  if (v === 6) return net(out, NET_IPV6, 0, ETHERTYPE_IPV6);
+  return malformed(out, `raw ip: IP version ${v}`);
+}
+
+function rawIpFixed(data: Uint8Array, want: 4 | 6, out: LinkResult): LinkStatus {
+  const name = want === 4 ? 'IPV4' : 'IPV6';
+  if (data.length < 1) return malformed(out, `linktype ${name}: empty frame`);
+  const v = data[0]! >> 4;
+  if (v !== want) return malformed(out, `linktype ${name} but IP version ${v}`);
+  return want === 4 ? net(out, NET_IPV4, 0, ETHERTYPE_IPV4) : net(out, NET_IPV6, 0, ETHERTYPE_IPV6);
+}
+
+function familyDispatch(af: number, layer: string, out: LinkResult): LinkStatus {
+  if (af === AF_INET) return net(out, NET_IPV4, 4, ETHERTYPE_IPV4);
+  if (af === AF_INET6_BSD || af === AF_INET6_FREEBSD || af === AF_INET6_DARWIN || af === AF_INET6_LINUX) {
+    return net(out, NET_IPV6, 4, ETHERTYPE_IPV6);
+  }
+  return skip(out, `${layer}: address family ${af}`);
+}
+
+function nullLink(data: Uint8Array, out: LinkResult): LinkStatus {
+  if (data.length < 4) return malformed(out, `null: truncated header (${data.length} of 4 bytes)`);
+  // Host byte order of the capturing machine, which the file does not tell us: the family values
+  // are small, so whichever end holds the non-zero byte is the low-order end.
+  const b0 = data[0]!;
+  const b1 = data[1]!;
+  const b2 = data[2]!;
+  const b3 = data[3]!;
+  let af: number;
+  if (b1 === 0 && b2 === 0 && b3 === 0) af = b0; // little-endian host
+  else if (b0 === 0 && b1 === 0 && b2 === 0) af = b3; // big-endian host
+  else af = ((b3 << 24) | (b2 << 16) | (b1 << 8) | b0) >>> 0;
+  return familyDispatch(af, 'null', out);
+}
+
+function loopLink(data: Uint8Array, out: LinkResult): LinkStatus {
+  if (data.length < 4) return malformed(out, `loop: truncated header (${data.length} of 4 bytes)`);
+  const af = ((data[0]! << 24) | (data[1]! << 16) | (data[2]! << 8) | data[3]!) >>> 0;
+  return familyDispatch(af, 'loop', out);
+}
+
+/**
+ * Decode the link layer of one frame. Fills `out` and returns its status: NET_IPV4 / NET_IPV6 with
+ * `out.offset` at the start of the IP header, or NET_SKIP / NET_MALFORMED with `out.reason`.
+ */
+export function decodeLink(linkType: number, data: Uint8Array, out: LinkResult): LinkStatus {
+  out.ethertype = 0;
+  out.offset = 0;
+  switch (linkType) {
+    case LINKTYPE_ETHERNET:
+      return ethernet(data, out);
+    case LINKTYPE_LINUX_SLL:
+      return linuxSll(data, out);
+    case LINKTYPE_LINUX_SLL2:
+      return linuxSll2(data, out);
+    case LINKTYPE_RAW:
+    case LINKTYPE_RAW_12:
+    case LINKTYPE_RAW_14:
+      return rawIp(data, out);
+    case LINKTYPE_IPV4:
+      return rawIpFixed(data, 4, out);
+    case LINKTYPE_IPV6:
+      return rawIpFixed(data, 6, out);
+    case LINKTYPE_NULL:
+      return nullLink(data, out);
+    case LINKTYPE_LOOP:
+      return loopLink(data, out);
+    default:
+      return skip(out, `unsupported link type ${linkType}`);
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * A connection (Zeek's conn): canonical endpoints with the initiator as `client`, per-direction
+ * counters, TCP state and history, and the payload classification that rides along.
+ */
+import { PayloadClassifier } from '../classify/classify.js';
+import { EndpointState, tcpConnState, udpConnState, type ConnState, type TcpEndpoints } from './tcp-state.js';
+import type { StreamPrefix } from './reassembly.js';
+
+export interface Endpoint {
+  ip: string;
+  port: number;
+}
+
+export interface DirectionStats {
+  packets: number;
+  /** IP bytes on the wire. */
+  bytes: number;
+  /** Transport payload bytes. */
+  payloadBytes: number;
+}
+
+export type EndReason = 'closed' | 'idle' | 'capture-end' | 'evicted' | 'port-reuse';
+
+export interface Flow {
+  /** Sequence number of the flow in the run, from 1. */
+  id: number;
+  transport: 'tcp' | 'udp';
+  ipVersion: 4 | 6;
+  client: Endpoint;
+  server: Endpoint;
+  start: number;
+  end: number;
+  orig: DirectionStats;
+  resp: DirectionStats;
+  tcp: TcpEndpoints;
+  /** Zeek-style history: S h A D F R, upper case for the client; `^` when the direction was flipped. */
+  history: string;
+  /** The first packet was not the client's: a SYN-ACK, or a mid-stream packet from the server port. */
+  flipped: boolean;
+  /** No handshake was seen: the capture started in the middle of the connection. */
+  pickup: boolean;
+  classifier: PayloadClassifier;
+  origStream: StreamPrefix | undefined;
+  respStream: StreamPrefix | undefined;
+  /** Set once the flow has left the table. */
+  endReason: EndReason | undefined;
+  /** Letters already in `history` (bit per letter and side). */
+  historySeen: number;
+  /** Where the flow's first packet was: file index in the run. */
+  fileIndex: number;
+}
+
+export function newFlow(
+  id: number,
+  transport: 'tcp' | 'udp',
+  ipVersion: 4 | 6,
+  client: Endpoint,
+  server: Endpoint,
+  ts: number,
+  fileIndex: number,
+): Flow {
+  return {
+    id,
+    transport,
+    ipVersion,
+    client,
+    server,
+    start: ts,
+    end: ts,
+    orig: { packets: 0, bytes: 0, payloadBytes: 0 },
+    resp: { packets: 0, bytes: 0, payloadBytes: 0 },
+    tcp: { orig: EndpointState.Inactive, resp: EndpointState.Inactive },
+    history: '',
+    flipped: false,
+    pickup: false,
+    classifier: new PayloadClassifier(),
+    origStream: undefined,
+    respStream: undefined,
+    endReason: undefined,
+    historySeen: 0,
+    fileIndex,
+  };
+}
+
+export function connState(flow: Flow): ConnState {
+  return flow.transport === 'tcp'
+    ? tcpConnState(flow.tcp, flow.orig.payloadBytes, flow.resp.payloadBytes, flow.history)
+    : udpConnState(flow.orig.packets, flow.resp.packets);
+}
+
+const HISTORY_LETTERS = 'SHADFR';
+
+/** Adds a history letter once per side (upper case for the client). */
+export function addHistory(flow: Flow, letter: 'S' | 'H' | 'A' | 'D' | 'F' | 'R', fromClient: boolean): void {
+  const bit = 1 << (HISTORY_LETTERS.indexOf(letter) * 2 + (fromClient ? 0 : 1));
+  if (flow.historySeen & bit) return;
+  flow.historySeen |= bit;
+  flow.history += fromClient ? letter : letter.toLowerCase();
+}

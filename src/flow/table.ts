@@ -1,0 +1,229 @@
+/**
+ * The connection table: one lookup per packet with a canonical key, initiator detection (SYN sender;
+ * flipped on a SYN-ACK first; mid-stream pickups decided by the matrix's service ports), TCP state,
+ * port reuse, idle timeouts and a cap on live flows. Time comes only from the packets.
+ */
+import { CLIENT_PREFIX_CAP, SERVER_PREFIX_CAP } from '../classify/classify.js';
+import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type Packet } from '../decode/packet.js';
+import { addHistory, newFlow, type EndReason, type Flow } from './flow.js';
+import { StreamPrefix } from './reassembly.js';
+import { EndpointState, tcpTransition } from './tcp-state.js';
+
+export interface FlowTableOptions {
+  /** Seconds without packets before a TCP flow is ended (Zeek's tcp_inactivity_timeout: 5 min). */
+  tcpIdleTimeout: number;
+  /** Seconds without packets before a UDP flow is ended (Zeek's udp_inactivity_timeout: 1 min). */
+  udpIdleTimeout: number;
+  /** Seconds a closed/reset TCP flow lingers for its last ACKs (Zeek's tcp_close_delay: 5 s). */
+  closeDelay: number;
+  /** Live flows kept at most; beyond it the oldest flow is ended (reason "evicted") and counted. */
+  maxFlows: number;
+  /** Ports the matrix serves on (decides the server of a flow picked up mid-stream). */
+  isServicePort: (transport: 'tcp' | 'udp', port: number) => boolean;
+}
+
+export const DEFAULT_FLOW_OPTIONS: FlowTableOptions = {
+  tcpIdleTimeout: 300,
+  udpIdleTimeout: 60,
+  closeDelay: 5,
+  maxFlows: 100_000,
+  isServicePort: () => false,
+};
+
+export interface FlowTableStats {
+  flows: number;
+  active: number;
+  evicted: number;
+  timedOut: number;
+  /** IP packets that are neither TCP nor UDP (ICMP, ...): counted, not tracked as flows. */
+  otherPackets: number;
+}
+
+/** Sweep for timeouts every this many seconds of packet time. */
+const SWEEP_INTERVAL = 5;
+
+function flowKey(proto: number, a: string, pa: number, b: string, pb: number): string {
+  // Canonical order: the lower (address, port) first, so both directions share one key.
+  if (a < b || (a === b && pa <= pb)) return `${proto}|${a}|${pa}|${b}|${pb}`;
+  return `${proto}|${b}|${pb}|${a}|${pa}`;
+}
+
+export class FlowTable {
+  private readonly flows = new Map<string, Flow>();
+  /** Closed flows waiting out closeDelay: key -> time they closed. */
+  private readonly closing = new Map<string, number>();
+  private nextId = 1;
+  private now = -Infinity;
+  private lastSweep = -Infinity;
+  readonly stats: FlowTableStats = { flows: 0, active: 0, evicted: 0, timedOut: 0, otherPackets: 0 };
+  private readonly opts: FlowTableOptions;
+
+  constructor(
+    opts: Partial<FlowTableOptions>,
+    private readonly onEnd: (flow: Flow) => void,
+  ) {
+    this.opts = { ...DEFAULT_FLOW_OPTIONS, ...opts };
+  }
+
+  /** Feeds one packet; returns its flow, or undefined when the packet is not TCP/UDP. */
+  add(p: Packet, fileIndex = 0): Flow | undefined {
+    if (p.ts > this.now) this.now = p.ts;
+    if (this.now - this.lastSweep >= SWEEP_INTERVAL) this.sweep();
+    const tcp = p.tcp;
+    const udp = p.udp;
+    if (!tcp && !udp) {
+      this.stats.otherPackets++;
+      return undefined;
+    }
+    const sport = tcp ? tcp.srcPort : (udp as NonNullable<typeof udp>).srcPort;
+    const dport = tcp ? tcp.dstPort : (udp as NonNullable<typeof udp>).dstPort;
+    const key = flowKey(p.proto, p.src, sport, p.dst, dport);
+    let flow = this.flows.get(key);
+    const flags = tcp ? tcp.flags : 0;
+    if (flow && tcp && flags & TCP_SYN && !(flags & TCP_ACK) && this.closing.has(key)) {
+      // A new SYN on a closed connection: the port was reused for a new connection.
+      this.end(key, flow, 'closed');
+      flow = undefined;
+    }
+    if (!flow) flow = this.create(key, p, sport, dport, fileIndex);
+    const fromClient = p.src === flow.client.ip && sport === flow.client.port;
+    const dir = fromClient ? flow.orig : flow.resp;
+    dir.packets++;
+    dir.bytes += p.ipLen;
+    dir.payloadBytes += p.payloadLen;
+    if (p.ts > flow.end) flow.end = p.ts;
+    if (tcp) this.tcpPacket(key, flow, p, fromClient);
+    else if (!flow.classifier.done) flow.classifier.datagram(p.payload);
+    return flow;
+  }
+
+  private create(key: string, p: Packet, sport: number, dport: number, fileIndex: number): Flow {
+    if (this.flows.size >= this.opts.maxFlows) this.evictOldest();
+    const transport = p.tcp ? 'tcp' : 'udp';
+    let srcIsClient = true;
+    let pickup = false;
+    if (p.tcp) {
+      const f = p.tcp.flags;
+      if (f & TCP_SYN) {
+        srcIsClient = !(f & TCP_ACK); // SYN-ACK first: the receiver initiated
+      } else {
+        pickup = true;
+        srcIsClient = this.pickupSrcIsClient(transport, sport, dport);
+      }
+    } else {
+      srcIsClient = this.pickupSrcIsClient(transport, sport, dport);
+    }
+    const client = srcIsClient ? { ip: p.src, port: sport } : { ip: p.dst, port: dport };
+    const server = srcIsClient ? { ip: p.dst, port: dport } : { ip: p.src, port: sport };
+    const flow = newFlow(this.nextId++, transport, p.ipVersion, client, server, p.ts, fileIndex);
+    flow.pickup = pickup;
+    if (!srcIsClient) {
+      flow.flipped = true;
+      flow.history = '^';
+    }
+    if (p.tcp) {
+      flow.origStream = new StreamPrefix(CLIENT_PREFIX_CAP);
+      flow.respStream = new StreamPrefix(SERVER_PREFIX_CAP);
+    }
+    this.flows.set(key, flow);
+    this.stats.flows++;
+    this.stats.active = this.flows.size;
+    return flow;
+  }
+
+  /** Without a SYN: the side on a service port is the server; otherwise the first sender is the client. */
+  private pickupSrcIsClient(transport: 'tcp' | 'udp', sport: number, dport: number): boolean {
+    const srcService = this.opts.isServicePort(transport, sport);
+    const dstService = this.opts.isServicePort(transport, dport);
+    if (srcService && !dstService) return false;
+    return true;
+  }
+
+  private tcpPacket(key: string, flow: Flow, p: Packet, fromClient: boolean): void {
+    const tcp = p.tcp as NonNullable<Packet['tcp']>;
+    const flags = tcp.flags;
+    const hasData = p.payloadLen > 0;
+    tcpTransition(flow.tcp, fromClient, flags, hasData);
+    if (flags & TCP_SYN) addHistory(flow, flags & TCP_ACK ? 'H' : 'S', fromClient);
+    else if (flags & TCP_ACK && !hasData && !(flags & (TCP_FIN | TCP_RST))) addHistory(flow, 'A', fromClient);
+    if (hasData) addHistory(flow, 'D', fromClient);
+    if (flags & TCP_FIN) addHistory(flow, 'F', fromClient);
+    if (flags & TCP_RST) addHistory(flow, 'R', fromClient);
+
+    const classifier = flow.classifier;
+    if (!classifier.done) {
+      const stream = fromClient ? flow.origStream : flow.respStream;
+      if (stream) {
+        if (flags & TCP_SYN) stream.setIsn(tcp.seq);
+        if (p.payload.length > 0 && stream.add(tcp.seq, p.payload)) {
+          if (fromClient) {
+            classifier.clientBytes(stream.bytes, stream.full, flow.pickup);
+            if (classifier.clientDone && flow.respStream && flow.respStream.length > 0) {
+              classifier.serverBytes(flow.respStream.bytes, flow.respStream.full);
+            }
+          } else if (flow.orig.payloadBytes === 0 && !flow.pickup) {
+            classifier.serverSpokeFirst();
+          } else {
+            classifier.serverBytes(stream.bytes, stream.full);
+          }
+        }
+      }
+      if (classifier.done) this.releaseStreams(flow);
+    }
+
+    const o = flow.tcp.orig;
+    const r = flow.tcp.resp;
+    const terminal =
+      o === EndpointState.Reset || r === EndpointState.Reset || (o === EndpointState.Closed && r === EndpointState.Closed);
+    if (terminal && !this.closing.has(key)) this.closing.set(key, p.ts);
+  }
+
+  private releaseStreams(flow: Flow): void {
+    flow.origStream?.release();
+    flow.respStream?.release();
+    flow.origStream = undefined;
+    flow.respStream = undefined;
+  }
+
+  private end(key: string, flow: Flow, reason: EndReason): void {
+    this.flows.delete(key);
+    this.closing.delete(key);
+    this.stats.active = this.flows.size;
+    flow.endReason = reason;
+    this.releaseStreams(flow);
+    this.onEnd(flow);
+  }
+
+  private evictOldest(): void {
+    // Map iteration order is creation order: the first entry is the oldest flow.
+    for (const [key, flow] of this.flows) {
+      this.stats.evicted++;
+      this.end(key, flow, 'evicted');
+      return;
+    }
+  }
+
+  /** Ends closed flows after closeDelay and idle flows after their timeout. */
+  private sweep(): void {
+    this.lastSweep = this.now;
+    for (const [key, closedAt] of this.closing) {
+      if (this.now - closedAt >= this.opts.closeDelay) {
+        const flow = this.flows.get(key);
+        if (flow) this.end(key, flow, 'closed');
+        else this.closing.delete(key);
+      }
+    }
+    for (const [key, flow] of this.flows) {
+      const timeout = flow.transport === 'tcp' ? this.opts.tcpIdleTimeout : this.opts.udpIdleTimeout;
+      if (this.now - flow.end >= timeout) {
+        this.stats.timedOut++;
+        this.end(key, flow, 'idle');
+      }
+    }
+  }
+
+  /** Capture over: every flow still in the table ends now, in creation order. */
+  flush(): void {
+    for (const [key, flow] of this.flows) this.end(key, flow, this.closing.has(key) ? 'closed' : 'capture-end');
+  }
+}

@@ -1,0 +1,354 @@
+/**
+ * Judgement: a flow, the matrix and the inventory give a verdict with findings (stable codes, like
+ * zod issues: tests compare codes, not prose). Capture-level findings (mandatory rows never seen) come
+ * from `captureFindings()` once every flow has been judged.
+ */
+import type { HttpEvidence, TlsEvidence } from '../classify/classify.js';
+import type { Flow, EndReason } from '../flow/flow.js';
+import { connState } from '../flow/flow.js';
+import { isFailedAttempt, isOpen, type ConnState } from '../flow/tcp-state.js';
+import { RoleResolver, sameMachine, type EndpointInfo, type Inventory } from './inventory.js';
+import type { RuleSet } from './load.js';
+import {
+  COMPONENT_ROLES,
+  PORT_ONLY_SERVICES,
+  formatPorts,
+  portsContain,
+  type MatrixRow,
+  type Role,
+  type Service,
+} from './schema.js';
+
+export const FINDING_CODES = [
+  'inbound-to-node',
+  'secagg-not-closed',
+  'gui-not-localhost',
+  'protocol-mismatch',
+  'not-in-matrix',
+  'outside-tunnel',
+  'connection-failed',
+  'mandatory-missing',
+] as const;
+export type FindingCode = (typeof FINDING_CODES)[number];
+export type Severity = 'violation' | 'warning';
+
+export const SEVERITY: Record<FindingCode, Severity> = {
+  'inbound-to-node': 'violation',
+  'secagg-not-closed': 'violation',
+  'gui-not-localhost': 'violation',
+  'protocol-mismatch': 'violation',
+  'not-in-matrix': 'violation',
+  'outside-tunnel': 'violation',
+  'connection-failed': 'warning',
+  'mandatory-missing': 'warning',
+};
+
+export interface Finding {
+  code: FindingCode;
+  severity: Severity;
+  message: string;
+}
+
+export interface CaptureFinding extends Finding {
+  /** The matrix row the finding is about. */
+  rule: string;
+}
+
+/** allowed: a row allows it; local: same machine, no row needed; out-of-scope: not the matrix's business. */
+export type Verdict = 'allowed' | 'violation' | 'warning' | 'local' | 'out-of-scope';
+
+export interface JudgedEndpoint {
+  ip: string;
+  port: number;
+  role: Role;
+  /** Inventory host name, when the address belongs to one. */
+  host?: string;
+  packets: number;
+  bytes: number;
+}
+
+export interface JudgedFlow {
+  id: number;
+  transport: 'tcp' | 'udp';
+  client: JudgedEndpoint;
+  server: JudgedEndpoint;
+  service: Service;
+  serviceBy: 'payload' | 'port' | 'none';
+  tls?: TlsEvidence;
+  http?: HttpEvidence;
+  wireguard?: number[];
+  state: ConnState;
+  history: string;
+  packets: number;
+  bytes: number;
+  start: number;
+  end: number;
+  /** The flow was inside the VPN's inner network. */
+  tunnel: boolean;
+  /** Why the flow left the table. */
+  endReason: EndReason;
+  rule: string | null;
+  /** For out-of-scope flows, why (host service row id, "multicast", "unrelated"). */
+  scope?: string;
+  verdict: Verdict;
+  findings: Finding[];
+}
+
+function finding(code: FindingCode, message: string): Finding {
+  return { code, severity: SEVERITY[code], message };
+}
+
+const STATE_WORDS: Partial<Record<ConnState, string>> = {
+  S0: 'unanswered (S0)',
+  REJ: 'refused (REJ)',
+  RSTOS0: 'abandoned by the client before any answer (RSTOS0)',
+  SH: 'half-open: the client closed before any answer (SH)',
+};
+
+function describeRow(row: MatrixRow): string {
+  return `${row.from.join('+')} -> ${row.to.join('+')} ${row.transport.join('/').toUpperCase()}/${formatPorts(row.ports)} ${row.service[0] ?? ''}`;
+}
+
+export class Judge {
+  private readonly roles: RoleResolver;
+  private readonly componentRoles = new Set<Role>(COMPONENT_ROLES);
+  private readonly hasTunnelRows: boolean;
+  private readonly guiRows: MatrixRow[];
+  /** Rows seen working (matched by an established flow). */
+  private readonly rowsSeen = new Set<string>();
+  /** Component roles seen as clients per layer ("underlay" / "tunnel"). */
+  private readonly clientRolesSeen = { underlay: new Set<Role>(), tunnel: new Set<Role>() };
+  /** Sorted, merged port table of the matrix (for mid-stream pickups). */
+  private readonly servicePorts: Record<'tcp' | 'udp', { lo: number; hi: number }[]>;
+
+  constructor(
+    readonly rules: RuleSet,
+    readonly inventory: Inventory,
+  ) {
+    this.roles = new RoleResolver(inventory);
+    this.hasTunnelRows = rules.rows.some((r) => r.via === 'tunnel');
+    this.guiRows = rules.rows.filter((r) => r.localOnly);
+    this.servicePorts = { tcp: [], udp: [] };
+    for (const row of rules.rows) for (const t of row.transport) this.servicePorts[t].push(...row.ports);
+  }
+
+  /** Ports the matrix serves on: decides the server side of a flow picked up mid-stream. */
+  isServicePort = (transport: 'tcp' | 'udp', port: number): boolean => portsContain(this.servicePorts[transport], port);
+
+  judge(flow: Flow): JudgedFlow {
+    const client = this.roles.resolve(flow.client.ip);
+    const server = this.roles.resolve(flow.server.ip);
+    const local = sameMachine(flow.client.ip, flow.server.ip, client, server);
+    const tunnel = client.tunnel && server.tunnel;
+    const layer = tunnel ? 'tunnel' : 'underlay';
+    const state = connState(flow);
+    const clientRole: Role = local ? 'localhost' : client.role;
+    const serverRole: Role = server.role;
+    const port = flow.server.port;
+    const transport = flow.transport;
+
+    const row = local
+      ? this.rules.rows.find(
+          (r) =>
+            r.localOnly &&
+            r.transport.includes(transport) &&
+            portsContain(r.ports, port) &&
+            (serverRole === 'localhost' || r.to.includes(serverRole)),
+        )
+      : this.rules.rows.find(
+          (r) =>
+            !r.localOnly &&
+            r.via === layer &&
+            r.transport.includes(transport) &&
+            portsContain(r.ports, port) &&
+            r.from.includes(clientRole) &&
+            r.to.includes(serverRole),
+        );
+
+    const { service, serviceBy } = this.service(flow, row);
+    const findings: Finding[] = [];
+    const failed = transport === 'tcp' ? isFailedAttempt(state) : flow.resp.packets === 0;
+    let scope: string | undefined;
+
+    if (!local) {
+      if (this.componentRoles.has(clientRole)) this.clientRolesSeen[layer].add(clientRole);
+      const gui = this.componentRoles.has(serverRole)
+        ? this.guiRows.find((r) => r.transport.includes(transport) && portsContain(r.ports, port))
+        : undefined;
+      if (serverRole === 'node' && (!row || row.localOnly)) {
+        const how = STATE_WORDS[state];
+        findings.push(
+          finding(
+            'inbound-to-node',
+            `${flow.client.ip} (${clientRole}) initiated ${transport.toUpperCase()}/${port} toward node ${flow.server.ip}${how ? `, ${how}` : ''}: nothing enters a node except secagg key negotiation`,
+          ),
+        );
+      }
+      if (gui) {
+        findings.push(
+          finding(
+            'gui-not-localhost',
+            `${gui.comment ?? gui.id} port ${port} of ${serverRole} ${flow.server.ip} reached from ${clientRole} ${flow.client.ip}; GUIs must accept only localhost`,
+          ),
+        );
+      }
+      if (!row && findings.length === 0) {
+        scope = this.outOfScope(flow, client, server, clientRole, serverRole);
+        if (scope === undefined) {
+          if (this.hasTunnelRows && !tunnel && this.componentRoles.has(clientRole)) {
+            findings.push(
+              finding(
+                'outside-tunnel',
+                `${clientRole} ${flow.client.ip} -> ${serverRole} ${flow.server.ip} ${transport.toUpperCase()}/${port} outside the WireGuard tunnel: with the VPN, components talk only WireGuard to the vpnserver`,
+              ),
+            );
+          } else {
+            findings.push(
+              finding(
+                'not-in-matrix',
+                `no row of matrix ${this.rules.name} allows ${clientRole} -> ${serverRole} ${transport.toUpperCase()}/${port}${tunnel ? ' inside the tunnel' : ''}`,
+              ),
+            );
+          }
+        }
+      }
+    }
+
+    if (row && !row.localOnly) {
+      const mismatch = this.mismatch(flow, row);
+      if (mismatch) findings.push(finding('protocol-mismatch', mismatch));
+      if (failed) {
+        const how =
+          transport === 'tcp' ? (STATE_WORDS[state] ?? state) : `unanswered: ${flow.orig.packets} datagram(s), no reply`;
+        findings.push(finding('connection-failed', `allowed connection (${row.id}) to ${flow.server.ip}:${port} ${how}`));
+      } else if (!mismatch) {
+        this.rowsSeen.add(row.id);
+      }
+      if (row.mustClose && transport === 'tcp' && isOpen(flow.tcp)) {
+        const when =
+          flow.endReason === 'idle'
+            ? 'went idle without being closed'
+            : flow.endReason === 'evicted'
+              ? 'was still open when the flow table evicted it'
+              : 'was still open when the capture ended';
+        findings.push(
+          finding('secagg-not-closed', `secagg session (${row.id}) ${flow.client.ip} -> ${flow.server.ip}:${port} ${when}; it must close once negotiation completes`),
+        );
+      }
+    } else if (row && local) {
+      this.rowsSeen.add(row.id);
+    }
+
+    let verdict: Verdict;
+    if (findings.some((f) => f.severity === 'violation')) verdict = 'violation';
+    else if (findings.length > 0) verdict = 'warning';
+    else if (row) verdict = 'allowed';
+    else if (local) verdict = 'local';
+    else verdict = 'out-of-scope';
+
+    const judged: JudgedFlow = {
+      id: flow.id,
+      transport,
+      client: endpoint(flow.client.ip, flow.client.port, clientRole, client, flow.orig),
+      server: endpoint(flow.server.ip, flow.server.port, local && serverRole === 'internet' ? 'localhost' : serverRole, server, flow.resp),
+      service,
+      serviceBy,
+      state,
+      history: flow.history,
+      packets: flow.orig.packets + flow.resp.packets,
+      bytes: flow.orig.bytes + flow.resp.bytes,
+      start: flow.start,
+      end: flow.end,
+      tunnel,
+      endReason: flow.endReason ?? 'capture-end',
+      rule: row ? row.id : null,
+      verdict,
+      findings,
+    };
+    const payload = flow.classifier.result;
+    if (payload.tls) judged.tls = payload.tls;
+    if (payload.http) judged.http = payload.http;
+    if (payload.wireguard) judged.wireguard = [...payload.wireguard].sort();
+    if (scope !== undefined) judged.scope = scope;
+    return judged;
+  }
+
+  /** Payload first; the matrix's port only when the payload says nothing (or the service has no signature). */
+  private service(flow: Flow, row: MatrixRow | undefined): { service: Service; serviceBy: JudgedFlow['serviceBy'] } {
+    const fromPayload = flow.classifier.result.service;
+    if (fromPayload !== undefined && fromPayload !== 'unknown') return { service: fromPayload, serviceBy: 'payload' };
+    const byPort = row ?? this.rules.rows.find((r) => r.transport.includes(flow.transport) && portsContain(r.ports, flow.server.port));
+    const portService = byPort?.service[0];
+    if (fromPayload === 'unknown') {
+      if (portService !== undefined && PORT_ONLY_SERVICES.has(portService)) return { service: portService, serviceBy: 'port' };
+      return { service: 'unknown', serviceBy: 'none' };
+    }
+    if (portService !== undefined) return { service: portService, serviceBy: 'port' };
+    return { service: 'unknown', serviceBy: 'none' };
+  }
+
+  /** Why the payload contradicts the row, or undefined. A flow with no payload never does. */
+  private mismatch(flow: Flow, row: MatrixRow): string | undefined {
+    const payload = flow.classifier.result;
+    const seen = payload.service;
+    const expected = row.service.join(' or ');
+    if (seen === undefined) return undefined;
+    if (seen === 'unknown') {
+      if (row.service.some((s) => PORT_ONLY_SERVICES.has(s) || s === 'unknown')) return undefined;
+      // Picked up mid-stream, the first bytes may sit inside a record: not enough to contradict.
+      if (flow.pickup) return undefined;
+      return `the client's payload is not ${expected}, which row ${row.id} expects (${describeRow(row)})`;
+    }
+    if (!row.service.includes(seen)) return `payload is ${seen} but row ${row.id} expects ${expected} (${describeRow(row)})`;
+    if (seen === 'tls' && row.alpn && payload.tls && payload.tls.alpn.length > 0) {
+      const offered = payload.tls.alpn;
+      if (!offered.some((a) => row.alpn?.includes(a))) {
+        return `TLS client offered ALPN ${JSON.stringify(offered)} but row ${row.id} expects ${row.alpn.join(' or ')}`;
+      }
+    }
+    if (seen === 'wireguard' && payload.anomalies > 0) {
+      return `${payload.anomalies} datagram(s) of this WireGuard flow are not WireGuard messages`;
+    }
+    return undefined;
+  }
+
+  private outOfScope(flow: Flow, client: EndpointInfo, server: EndpointInfo, clientRole: Role, serverRole: Role): string | undefined {
+    if (server.group) return 'multicast';
+    const hostService = this.rules.outOfScope.find(
+      (r) => r.transport.includes(flow.transport) && portsContain(r.ports, flow.server.port),
+    );
+    // Host services are what a component needs to run (DNS, NTP...): outbound from it only.
+    if (hostService && (this.componentRoles.has(clientRole) || client.loopback)) return hostService.id;
+    if (!this.componentRoles.has(clientRole) && !this.componentRoles.has(serverRole)) return 'unrelated';
+    return undefined;
+  }
+
+  /** Mandatory rows of the current phase never seen working although their client role is in the capture. */
+  captureFindings(): CaptureFinding[] {
+    const out: CaptureFinding[] = [];
+    for (const row of this.rules.rows) {
+      if (row.status !== 'mandatory' || row.phase !== this.rules.phase || this.rowsSeen.has(row.id)) continue;
+      const present = row.from.filter((r) => this.clientRolesSeen[row.via].has(r));
+      if (present.length === 0) continue;
+      out.push({
+        code: 'mandatory-missing',
+        severity: SEVERITY['mandatory-missing'],
+        rule: row.id,
+        message: `mandatory row ${row.id} (${describeRow(row)}) never seen working although a ${present.join('/')} is in the capture`,
+      });
+    }
+    return out;
+  }
+}
+
+function endpoint(
+  ip: string,
+  port: number,
+  role: Role,
+  info: EndpointInfo,
+  stats: { packets: number; bytes: number },
+): JudgedEndpoint {
+  const e: JudgedEndpoint = { ip, port, role, packets: stats.packets, bytes: stats.bytes };
+  if (info.host !== undefined && info.host !== ip) e.host = info.host;
+  return e;
+}

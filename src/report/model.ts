@@ -1,0 +1,147 @@
+/**
+ * What every output format shows: the per-flow record (the JSON shape) and the run summary. One place
+ * builds them so the table, JSON and JSONL agree.
+ */
+import type { AnalysisResult } from '../analyze.js';
+import type { Inventory } from '../policy/inventory.js';
+import { FINDING_CODES, type CaptureFinding, type FindingCode, type JudgedFlow, type Verdict } from '../policy/judge.js';
+import type { RuleSet } from '../policy/load.js';
+import { isoTime } from './time.js';
+
+export interface ReportHeader {
+  matrix: { name: string; title: string; phase: string; files: string[] };
+  inventory: { hosts: { name: string; role: string; addresses: string[] }[]; tunnel: string[] };
+  files: string[];
+}
+
+export function reportHeader(rules: RuleSet, inventory: Inventory, files: string[]): ReportHeader {
+  return {
+    matrix: { name: rules.name, title: rules.title, phase: rules.phase, files: rules.files },
+    inventory: {
+      hosts: inventory.hosts.map((h) => ({ name: h.name, role: h.role, addresses: h.cidrs.map((c) => c.text) })),
+      tunnel: inventory.tunnel.map((c) => c.text),
+    },
+    files,
+  };
+}
+
+/** The JSON shape of one flow. */
+export function flowRecord(f: JudgedFlow): Record<string, unknown> {
+  const rec: Record<string, unknown> = {
+    id: f.id,
+    transport: f.transport,
+    client: f.client,
+    server: f.server,
+    service: f.service,
+    serviceBy: f.serviceBy,
+  };
+  if (f.tls) rec.tls = f.tls;
+  if (f.http) rec.http = f.http;
+  if (f.wireguard) rec.wireguard = { messageTypes: f.wireguard };
+  Object.assign(rec, {
+    state: f.state,
+    history: f.history,
+    packets: f.packets,
+    bytes: f.bytes,
+    start: isoTime(f.start),
+    end: isoTime(f.end),
+    duration: Math.round((f.end - f.start) * 1e6) / 1e6,
+    tunnel: f.tunnel,
+    endReason: f.endReason,
+    rule: f.rule,
+    verdict: f.verdict,
+  });
+  if (f.scope !== undefined) rec.scope = f.scope;
+  rec.findings = f.findings;
+  return rec;
+}
+
+export interface RunSummary {
+  complete: boolean;
+  frames: number;
+  flows: number;
+  verdicts: Record<Verdict, number>;
+  findings: Partial<Record<FindingCode, number>>;
+  violations: number;
+  warnings: number;
+  start: string | null;
+  end: string | null;
+  decode: {
+    packets: number;
+    truncated: number;
+    malformed: number;
+    skipped: number;
+    fragmentsReassembled: number;
+    fragmentsEvicted: number;
+    weirds: Record<string, number>;
+  };
+  flowTable: { evicted: number; timedOut: number; otherIpPackets: number };
+  inputs: { file: string; format: string; frames: number; bytes: number; complete: boolean; stopped?: { code: string; offset: number | null; message: string } }[];
+  exitCode: 0 | 1 | 3;
+}
+
+/** Counts flows and findings as they stream past. */
+export class Tally {
+  readonly verdicts: Record<Verdict, number> = { allowed: 0, violation: 0, warning: 0, local: 0, 'out-of-scope': 0 };
+  readonly findings: Partial<Record<FindingCode, number>> = {};
+  violations = 0;
+  warnings = 0;
+  flows = 0;
+
+  add(f: JudgedFlow): void {
+    this.flows++;
+    this.verdicts[f.verdict]++;
+    for (const x of f.findings) this.count(x.code, x.severity);
+  }
+
+  addCapture(findings: CaptureFinding[]): void {
+    for (const x of findings) this.count(x.code, x.severity);
+  }
+
+  private count(code: FindingCode, severity: 'violation' | 'warning'): void {
+    this.findings[code] = (this.findings[code] ?? 0) + 1;
+    if (severity === 'violation') this.violations++;
+    else this.warnings++;
+  }
+
+  summary(result: AnalysisResult): RunSummary {
+    const d = result.decoder;
+    const weirds: Record<string, number> = {};
+    for (const [reason, n] of d.malformedReasons) weirds[reason] = n;
+    const ordered: Partial<Record<FindingCode, number>> = {};
+    for (const code of FINDING_CODES) if (this.findings[code]) ordered[code] = this.findings[code];
+    return {
+      complete: result.complete,
+      frames: result.frames,
+      flows: this.flows,
+      verdicts: this.verdicts,
+      findings: ordered,
+      violations: this.violations,
+      warnings: this.warnings,
+      start: result.first === undefined ? null : isoTime(result.first),
+      end: result.last === undefined ? null : isoTime(result.last),
+      decode: {
+        packets: d.byKind.packet,
+        truncated: d.truncated,
+        malformed: d.byKind.malformed,
+        skipped: d.byKind.skip,
+        fragmentsReassembled: d.reassembled,
+        fragmentsEvicted: d.fragments.evicted,
+        weirds,
+      },
+      flowTable: { evicted: result.flows.evicted, timedOut: result.flows.timedOut, otherIpPackets: result.flows.otherPackets },
+      inputs: result.inputs.map((i) => {
+        const input: RunSummary['inputs'][number] = {
+          file: i.file,
+          format: i.format,
+          frames: i.frames,
+          bytes: i.bytesRead,
+          complete: i.complete,
+        };
+        if (i.stopped) input.stopped = { code: i.stopped.code, offset: i.stopped.offset ?? null, message: i.stopped.message };
+        return input;
+      }),
+      exitCode: this.violations > 0 ? 1 : result.complete ? 0 : 3,
+    };
+  }
+}

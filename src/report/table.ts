@@ -1,0 +1,177 @@
+/**
+ * The terminal report: flows grouped by client role -> server role, port, service and verdict; then
+ * every violation and warning with its time, endpoints, evidence and reason; then the summary. Every
+ * cell is escaped (strings from packets are data).
+ */
+import Table from 'cli-table3';
+import type { CaptureFinding, JudgedFlow } from '../policy/judge.js';
+import { escapeText } from './escape.js';
+import type { ReportHeader, RunSummary } from './model.js';
+import { isoTime } from './time.js';
+import type { ReportWriter, Sink } from './writer.js';
+
+export interface TableOptions {
+  /** ANSI colours (only when writing to a terminal). */
+  color: boolean;
+  /** Rows listed at most per section; the rest are counted. */
+  maxRows: number;
+}
+
+interface Group {
+  key: string;
+  path: string;
+  port: string;
+  service: string;
+  rule: string;
+  verdict: string;
+  flows: number;
+  bytes: number;
+}
+
+interface Row {
+  time: string;
+  code: string;
+  client: string;
+  server: string;
+  evidence: string;
+  reason: string;
+}
+
+/** SNI, ALPN, HTTP Host and request line: what a reviewer needs to recognise the traffic. */
+export function evidence(flow: JudgedFlow): string {
+  const parts: string[] = [];
+  if (flow.tls) {
+    parts.push(`tls ${flow.tls.version}`);
+    if (flow.tls.sni !== undefined) parts.push(`sni=${flow.tls.sni}`);
+    if (flow.tls.alpn.length > 0) parts.push(`alpn=${flow.tls.alpn.join(',')}`);
+  }
+  if (flow.http) {
+    parts.push(`${flow.http.method} ${flow.http.target}`);
+    if (flow.http.host !== undefined) parts.push(`host=${flow.http.host}`);
+  }
+  if (flow.wireguard) parts.push(`wireguard types ${flow.wireguard.join(',')}`);
+  if (parts.length === 0) parts.push(`${flow.service} (by ${flow.serviceBy})`);
+  parts.push(flow.state);
+  return parts.join(' ');
+}
+
+const COLORS = { red: '\u001b[31m', yellow: '\u001b[33m', green: '\u001b[32m', bold: '\u001b[1m', reset: '\u001b[0m' };
+
+export class TableWriter implements ReportWriter {
+  private readonly groups = new Map<string, Group>();
+  private readonly violations: Row[] = [];
+  private readonly warnings: Row[] = [];
+  private moreViolations = 0;
+  private moreWarnings = 0;
+  private header: ReportHeader | undefined;
+
+  constructor(
+    private readonly sink: Sink,
+    private readonly opts: TableOptions,
+  ) {}
+
+  private paint(color: keyof typeof COLORS, text: string): string {
+    return this.opts.color ? `${COLORS[color]}${text}${COLORS.reset}` : text;
+  }
+
+  private table(head: string[]): Table.Table {
+    return new Table({
+      head: head.map((h) => (this.opts.color ? `${COLORS.bold}${h}${COLORS.reset}` : h)),
+      style: { head: [], border: [], compact: false },
+      wordWrap: true,
+    });
+  }
+
+  begin(header: ReportHeader): void {
+    this.header = header;
+  }
+
+  flow(flow: JudgedFlow): void {
+    const path = `${flow.client.role} -> ${flow.server.role}`;
+    const port = `${flow.transport}/${flow.server.port}`;
+    const rule = flow.rule ?? flow.scope ?? '-';
+    const key = `${path}|${port}|${flow.service}|${rule}|${flow.verdict}`;
+    const g = this.groups.get(key);
+    if (g) {
+      g.flows++;
+      g.bytes += flow.bytes;
+    } else if (this.groups.size < this.opts.maxRows * 4) {
+      this.groups.set(key, { key, path, port, service: flow.service, rule, verdict: flow.verdict, flows: 1, bytes: flow.bytes });
+    } else {
+      const other = this.groups.get('other');
+      if (other) {
+        other.flows++;
+        other.bytes += flow.bytes;
+      } else {
+        this.groups.set('other', { key: 'other', path: '(more groups)', port: '', service: '', rule: '', verdict: '', flows: 1, bytes: flow.bytes });
+      }
+    }
+    for (const f of flow.findings) {
+      const list = f.severity === 'violation' ? this.violations : this.warnings;
+      if (list.length >= this.opts.maxRows) {
+        if (f.severity === 'violation') this.moreViolations++;
+        else this.moreWarnings++;
+        continue;
+      }
+      list.push({
+        time: isoTime(flow.start),
+        code: f.code,
+        client: `${flow.client.ip}:${flow.client.port} (${flow.client.role})`,
+        server: `${flow.server.ip}:${flow.server.port} (${flow.server.role})`,
+        evidence: evidence(flow),
+        reason: f.message,
+      });
+    }
+  }
+
+  end(summary: RunSummary, captureFindings: CaptureFinding[]): void {
+    const out: string[] = [];
+    const h = this.header;
+    if (h) {
+      out.push(`netmatrix: matrix ${h.matrix.name} (${h.matrix.title}), phase ${h.matrix.phase}`);
+      out.push(`captures: ${h.files.join(', ')}`);
+    }
+    out.push('');
+    const flows = this.table(['client -> server', 'port', 'service', 'rule', 'verdict', 'flows', 'bytes']);
+    const verdictColor = (v: string): string =>
+      v === 'violation' ? this.paint('red', v) : v === 'warning' ? this.paint('yellow', v) : v === 'allowed' ? this.paint('green', v) : v;
+    const sorted = [...this.groups.values()].sort((a, b) => a.path.localeCompare(b.path) || a.port.localeCompare(b.port, undefined, { numeric: true }));
+    for (const g of sorted) {
+      flows.push([g.path, g.port, g.service, g.rule, verdictColor(g.verdict), String(g.flows), String(g.bytes)].map((c, i) => (i === 4 ? c : escapeText(c))));
+    }
+    out.push(sorted.length > 0 ? flows.toString() : 'no TCP or UDP flows in the capture');
+
+    const section = (title: string, rows: Row[], more: number, color: 'red' | 'yellow'): void => {
+      if (rows.length === 0) return;
+      out.push('', this.paint(color, title));
+      const t = this.table(['time', 'code', 'client', 'server', 'evidence', 'reason']);
+      for (const r of rows) t.push([r.time, r.code, r.client, r.server, r.evidence, r.reason].map(escapeText));
+      out.push(t.toString());
+      if (more > 0) out.push(`... and ${more} more (use --format json for all of them, or raise --max-rows)`);
+    };
+    section(`Violations (${summary.violations})`, this.violations, this.moreViolations, 'red');
+    const captureRows: Row[] = captureFindings.map((f) => ({ time: '', code: f.code, client: '', server: '', evidence: `rule ${f.rule}`, reason: f.message }));
+    section(`Warnings (${summary.warnings})`, [...this.warnings, ...captureRows], this.moreWarnings, 'yellow');
+
+    out.push('');
+    const v = summary.verdicts;
+    out.push(
+      `${summary.frames} packets, ${summary.flows} flows (${v.allowed} allowed, ${v.violation} violating, ${v.warning} with warnings, ${v.local} local, ${v['out-of-scope']} out of scope); ${summary.violations} violations, ${summary.warnings} warnings`,
+    );
+    if (summary.decode.malformed > 0 || summary.decode.truncated > 0) {
+      out.push(`decoder: ${summary.decode.malformed} malformed, ${summary.decode.truncated} truncated packets (see --format json summary.decode.weirds)`);
+    }
+    if (summary.flowTable.evicted > 0) out.push(`flow table: ${summary.flowTable.evicted} flows evicted at --max-flows`);
+    for (const i of summary.inputs) {
+      if (i.stopped) out.push(this.paint('yellow', `INCOMPLETE: ${escapeText(i.stopped.message)}`));
+    }
+    const verdict =
+      summary.exitCode === 1
+        ? this.paint('red', 'RESULT: VIOLATIONS')
+        : summary.exitCode === 3
+          ? this.paint('yellow', 'RESULT: no violation in what was read, but the capture is incomplete')
+          : this.paint('green', 'RESULT: compliant with the matrix');
+    out.push(verdict, '');
+    this.sink(out.join('\n'));
+  }
+}
