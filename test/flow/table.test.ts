@@ -1,0 +1,158 @@
+import { describe, expect, it } from 'vitest';
+import type { Flow } from '../../src/flow/flow.js';
+import { connState } from '../../src/flow/flow.js';
+import { FlowTable } from '../../src/flow/table.js';
+import { ACK, FIN, PSH, RST, SYN, connection, realClientHello, tcp, udp } from '../helpers/packets.js';
+
+function run(packets: ReturnType<typeof tcp>[], opts: ConstructorParameters<typeof FlowTable>[0] = {}): Flow[] {
+  const ended: Flow[] = [];
+  const table = new FlowTable(opts, (f) => ended.push(f));
+  for (const p of packets) table.add(p);
+  table.flush();
+  return ended;
+}
+
+const C = '10.0.0.2';
+const S = '10.0.0.1';
+
+describe('TCP connection tracking (Zeek conn_state and history)', () => {
+  it('a full connection is SF with history ShADadFf-like letters, client = SYN sender', () => {
+    const [f] = run(connection({ t0: 100, client: C, cport: 40000, server: S, sport: 50051, request: new Uint8Array(10), response: new Uint8Array(20) }));
+    expect(f).toBeDefined();
+    expect(f?.client).toEqual({ ip: C, port: 40000 });
+    expect(f?.server).toEqual({ ip: S, port: 50051 });
+    expect(connState(f as Flow)).toBe('SF');
+    expect(f?.history).toBe('ShADdFf');
+    expect(f?.orig.packets).toBe(5);
+    expect(f?.resp.packets).toBe(3);
+    expect(f?.orig.payloadBytes).toBe(10);
+    expect(f?.resp.payloadBytes).toBe(20);
+    expect(f?.start).toBe(100);
+    expect(f?.end).toBeCloseTo(100.007, 6);
+  });
+
+  it('liveness connect/close with no payload is SF', () => {
+    const [f] = run(connection({ t0: 1, client: C, cport: 40001, server: S, sport: 50051 }));
+    expect(connState(f as Flow)).toBe('SF');
+    expect(f?.orig.payloadBytes).toBe(0);
+  });
+
+  it('refused is REJ, unanswered is S0, established and left open is S1', () => {
+    expect(connState(run(connection({ t0: 1, client: C, cport: 1, server: S, sport: 22, end: 'refused' }))[0] as Flow)).toBe('REJ');
+    expect(connState(run(connection({ t0: 1, client: C, cport: 1, server: S, sport: 22, end: 'unanswered' }))[0] as Flow)).toBe('S0');
+    const open = run(connection({ t0: 1, client: C, cport: 1, server: S, sport: 14000, request: new Uint8Array(5), end: 'open' }));
+    expect(connState(open[0] as Flow)).toBe('S1');
+    expect(open[0]?.endReason).toBe('capture-end');
+  });
+
+  it('RST by the client after data is RSTO, by the server RSTR', () => {
+    const base = connection({ t0: 1, client: C, cport: 5, server: S, sport: 80, request: new Uint8Array(3), end: 'open' });
+    const rsto = run([...base, tcp({ ts: 2, src: C, sport: 5, dst: S, dport: 80, flags: RST, seq: 1004 })]);
+    expect(connState(rsto[0] as Flow)).toBe('RSTO');
+    const rstr = run([...base, tcp({ ts: 2, src: S, sport: 80, dst: C, dport: 5, flags: RST, seq: 5001 })]);
+    expect(connState(rstr[0] as Flow)).toBe('RSTR');
+  });
+
+  it('a SYN-ACK seen first flips the direction (history ^)', () => {
+    const [f] = run([
+      tcp({ ts: 1, src: S, sport: 50051, dst: C, dport: 40000, flags: SYN | ACK, seq: 9 }),
+      tcp({ ts: 1.1, src: C, sport: 40000, dst: S, dport: 50051, flags: ACK, seq: 2 }),
+    ]);
+    expect(f?.client).toEqual({ ip: C, port: 40000 });
+    expect(f?.flipped).toBe(true);
+    expect(f?.history.startsWith('^')).toBe(true);
+  });
+
+  it('mid-stream pickup: the side on a matrix service port is the server, whoever spoke first', () => {
+    const isServicePort = (_t: 'tcp' | 'udp', p: number): boolean => p === 50051;
+    const [f] = run([tcp({ ts: 1, src: S, sport: 50051, dst: C, dport: 40000, flags: PSH | ACK, seq: 77, payload: new Uint8Array(4) })], {
+      isServicePort,
+    });
+    expect(f?.client).toEqual({ ip: C, port: 40000 });
+    expect(f?.pickup).toBe(true);
+    expect(connState(f as Flow)).toBe('OTH');
+    // Without the port hint the first sender is the client.
+    const [g] = run([tcp({ ts: 1, src: S, sport: 50051, dst: C, dport: 40000, flags: ACK, seq: 77 })]);
+    expect(g?.client.ip).toBe(S);
+  });
+
+  it('a new SYN after a closed connection on the same ports starts a new flow', () => {
+    const first = connection({ t0: 1, client: C, cport: 40000, server: S, sport: 50051 });
+    const second = connection({ t0: 2, client: C, cport: 40000, server: S, sport: 50051, end: 'refused' });
+    const flows = run([...first, ...second]);
+    expect(flows.map((f) => connState(f))).toEqual(['SF', 'REJ']);
+    expect(flows.map((f) => f.id)).toEqual([1, 2]);
+  });
+
+  it('idle and closed flows leave the table by packet time, never the clock', () => {
+    const ended: Flow[] = [];
+    const table = new FlowTable({ tcpIdleTimeout: 300, udpIdleTimeout: 60, closeDelay: 5 }, (f) => ended.push(f));
+    for (const p of connection({ t0: 1000, client: C, cport: 1, server: S, sport: 50051 })) table.add(p);
+    table.add(udp({ ts: 1000, src: C, sport: 5000, dst: S, dport: 9999 }));
+    expect(ended).toHaveLength(0);
+    table.add(udp({ ts: 1010, src: C, sport: 5001, dst: S, dport: 9999 }));
+    expect(ended.map((f) => f.endReason)).toEqual(['closed']);
+    table.add(udp({ ts: 1070, src: C, sport: 5002, dst: S, dport: 9999 }));
+    expect(ended.map((f) => `${f.transport}:${f.endReason}`)).toEqual(['tcp:closed', 'udp:idle', 'udp:idle']);
+    expect(table.stats.timedOut).toBe(2);
+  });
+
+  it('the flow cap evicts the oldest flow and counts it', () => {
+    const packets = [];
+    for (let i = 0; i < 50; i++) packets.push(tcp({ ts: 1 + i / 1000, src: '192.0.2.9', sport: 1000 + i, dst: C, dport: 22, flags: SYN }));
+    const ended: Flow[] = [];
+    const table = new FlowTable({ maxFlows: 10 }, (f) => ended.push(f));
+    for (const p of packets) table.add(p);
+    expect(table.stats.active).toBe(10);
+    expect(table.stats.evicted).toBe(40);
+    expect(ended.slice(0, 3).map((f) => f.client.port)).toEqual([1000, 1001, 1002]);
+    expect(ended.every((f) => f.endReason === 'evicted')).toBe(true);
+  });
+});
+
+describe('UDP flows', () => {
+  it('the first sender is the client; no reply is S0, a reply SF', () => {
+    const [a] = run([udp({ ts: 1, src: C, sport: 5555, dst: S, dport: 51820, payload: new Uint8Array(148) })]);
+    expect(connState(a as Flow)).toBe('S0');
+    const [b] = run([
+      udp({ ts: 1, src: C, sport: 5555, dst: S, dport: 51820 }),
+      udp({ ts: 2, src: S, sport: 51820, dst: C, dport: 5555 }),
+    ]);
+    expect(connState(b as Flow)).toBe('SF');
+    expect(b?.client.ip).toBe(C);
+  });
+});
+
+describe('first-bytes reassembly for the classifier', () => {
+  it('a ClientHello split over out-of-order, retransmitted segments is read whole', async () => {
+    const hello = await realClientHello('researcher.example', ['h2']);
+    const a = hello.subarray(0, 40);
+    const b = hello.subarray(40, 100);
+    const c = hello.subarray(100);
+    const seg = (ts: number, seq: number, payload: Uint8Array) =>
+      tcp({ ts, src: C, sport: 40000, dst: S, dport: 50051, flags: PSH | ACK, seq, payload });
+    const packets = [
+      tcp({ ts: 1, src: C, sport: 40000, dst: S, dport: 50051, flags: SYN, seq: 999 }),
+      tcp({ ts: 1.001, src: S, sport: 50051, dst: C, dport: 40000, flags: SYN | ACK, seq: 0 }),
+      seg(1.002, 1100, c),
+      seg(1.003, 1000, a),
+      seg(1.004, 1000, a), // retransmission
+      seg(1.005, 1040, b),
+      tcp({ ts: 1.006, src: C, sport: 40000, dst: S, dport: 50051, flags: FIN | ACK, seq: 1000 + hello.length }),
+    ];
+    const [f] = run(packets);
+    expect(f?.classifier.result.service).toBe('tls');
+    expect(f?.classifier.result.tls?.sni).toBe('researcher.example');
+    expect(f?.classifier.result.tls?.alpn).toEqual(['h2']);
+  });
+
+  it('segments beyond the 16 KiB window are ignored and the flow is still judged', () => {
+    const big = new Uint8Array(20000).fill(0x41);
+    const [f] = run([
+      tcp({ ts: 1, src: C, sport: 1, dst: S, dport: 50051, flags: SYN, seq: 0 }),
+      tcp({ ts: 1.1, src: C, sport: 1, dst: S, dport: 50051, flags: ACK, seq: 1, payload: big }),
+    ]);
+    expect(f?.classifier.result.service).toBe('unknown');
+    expect(f?.orig.payloadBytes).toBe(20000);
+  });
+});

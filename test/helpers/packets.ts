@@ -1,0 +1,126 @@
+/**
+ * Decoded packets for flow and judgement tests, built field by field (the decoders have their own
+ * tests on real captures). Real payload bytes come from real software (see realClientHello).
+ */
+import { connect as netConnect, createServer } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import type { Packet } from '../../src/decode/packet.js';
+
+export const SYN = 0x02;
+export const ACK = 0x10;
+export const FIN = 0x01;
+export const RST = 0x04;
+export const PSH = 0x08;
+
+export interface Seg {
+  ts: number;
+  src: string;
+  sport: number;
+  dst: string;
+  dport: number;
+  flags?: number;
+  seq?: number;
+  payload?: Uint8Array;
+}
+
+export function tcp(s: Seg): Packet {
+  const payload = s.payload ?? new Uint8Array(0);
+  const v6 = s.src.includes(':');
+  return {
+    ts: s.ts,
+    ipVersion: v6 ? 6 : 4,
+    src: s.src,
+    dst: s.dst,
+    proto: 6,
+    tcp: { srcPort: s.sport, dstPort: s.dport, seq: s.seq ?? 0, ack: 0, flags: s.flags ?? ACK, window: 65535, headerLen: 20 },
+    payload,
+    payloadLen: payload.length,
+    ipLen: (v6 ? 40 : 20) + 20 + payload.length,
+    truncated: false,
+    reassembled: false,
+  };
+}
+
+export function udp(s: Omit<Seg, 'flags' | 'seq'>): Packet {
+  const payload = s.payload ?? new Uint8Array(0);
+  const v6 = s.src.includes(':');
+  return {
+    ts: s.ts,
+    ipVersion: v6 ? 6 : 4,
+    src: s.src,
+    dst: s.dst,
+    proto: 17,
+    udp: { srcPort: s.sport, dstPort: s.dport, length: 8 + payload.length },
+    payload,
+    payloadLen: payload.length,
+    ipLen: (v6 ? 40 : 20) + 8 + payload.length,
+    truncated: false,
+    reassembled: false,
+  };
+}
+
+/**
+ * A whole TCP connection: handshake, client bytes, server bytes, FIN both ways (or `end` = 'open',
+ * 'rst-by-server', 'refused', 'unanswered').
+ */
+export function connection(opts: {
+  t0: number;
+  client: string;
+  cport: number;
+  server: string;
+  sport: number;
+  request?: Uint8Array;
+  response?: Uint8Array;
+  end?: 'fin' | 'open' | 'refused' | 'unanswered';
+}): Packet[] {
+  const { t0, client, cport, server, sport } = opts;
+  const c = { src: client, sport: cport, dst: server, dport: sport };
+  const s = { src: server, sport, dst: client, dport: cport };
+  const out: Packet[] = [tcp({ ...c, ts: t0, flags: SYN, seq: 1000 })];
+  if (opts.end === 'unanswered') return out;
+  if (opts.end === 'refused') {
+    out.push(tcp({ ...s, ts: t0 + 0.001, flags: RST | ACK, seq: 0 }));
+    return out;
+  }
+  out.push(tcp({ ...s, ts: t0 + 0.001, flags: SYN | ACK, seq: 5000 }));
+  out.push(tcp({ ...c, ts: t0 + 0.002, flags: ACK, seq: 1001 }));
+  let cseq = 1001;
+  let sseq = 5001;
+  if (opts.request) {
+    out.push(tcp({ ...c, ts: t0 + 0.003, flags: PSH | ACK, seq: cseq, payload: opts.request }));
+    cseq += opts.request.length;
+  }
+  if (opts.response) {
+    out.push(tcp({ ...s, ts: t0 + 0.004, flags: PSH | ACK, seq: sseq, payload: opts.response }));
+    sseq += opts.response.length;
+  }
+  if (opts.end === 'open') return out;
+  out.push(tcp({ ...c, ts: t0 + 0.005, flags: FIN | ACK, seq: cseq }));
+  out.push(tcp({ ...s, ts: t0 + 0.006, flags: FIN | ACK, seq: sseq }));
+  out.push(tcp({ ...c, ts: t0 + 0.007, flags: ACK, seq: cseq + 1 }));
+  return out;
+}
+
+/** The ClientHello Node's TLS stack really sends (captured from a loopback socket). */
+export async function realClientHello(servername: string, alpn: string[] | undefined): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const server = createServer((sock) => {
+      sock.once('data', (chunk: Buffer) => {
+        resolve(new Uint8Array(chunk));
+        sock.destroy();
+        server.close();
+      });
+    });
+    server.listen(0, '127.0.0.1', () => {
+      const addr = server.address();
+      if (!addr || typeof addr === 'string') return reject(new Error('no port'));
+      const socket = netConnect(addr.port, '127.0.0.1');
+      const opts: Parameters<typeof tlsConnect>[0] = { socket, servername, rejectUnauthorized: false };
+      if (alpn) opts.ALPNProtocols = alpn;
+      const tls = tlsConnect(opts);
+      tls.on('error', () => undefined);
+    });
+  });
+}
+
+export const H2_PREFACE = new TextEncoder().encode('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
