@@ -107,22 +107,24 @@ export class PayloadClassifier {
       }
       return;
     }
-    if (this.clientDone) {
-      this.serverDone = true;
-      return;
-    }
-    // The server spoke before the client sent anything we could read: not one of our client-first
-    // protocols. Decide once the client side is decided too.
-    if (full) this.serverDone = true;
+    // Otherwise the server's bytes wait (bounded by the stream cap) until the client's side is
+    // decided: an HTTP/2 server sends its SETTINGS without waiting for the client's preface.
+    if (this.clientDone) this.serverDone = true;
   }
 
-  /** The server spoke first (or alone): a server-first protocol none of our probes knows. */
-  serverSpokeFirst(): void {
-    if (!this.clientDone && this.result.service === undefined) {
-      this.result.service = 'unknown';
-      this.clientDone = true;
-      this.serverDone = true;
+  /**
+   * The flow ended before the probes decided. `client`/`server`: the bytes seen (possibly empty).
+   * A ClientHello cut short is still TLS; a server that spoke alone is read by its first bytes.
+   */
+  finish(client: Uint8Array, server: Uint8Array): void {
+    if (this.clientDone) return;
+    this.clientDone = true;
+    this.serverDone = true;
+    if (client.length > 0) {
+      if (this.possible.includes('tls') && client[0] === 0x16) this.result.service = 'tls';
+      return;
     }
+    if (server.length > 0) this.result.service = looksLikeHttp2Settings(server) ? 'h2c' : 'unknown';
   }
 
   datagram(payload: Uint8Array): void {
@@ -183,4 +185,12 @@ export function looksLikeTlsRecord(bytes: Uint8Array): boolean {
   const minor = bytes[2] as number;
   const len = ((bytes[3] as number) << 8) | (bytes[4] as number);
   return type >= 20 && type <= 24 && major === 3 && minor <= 4 && len > 0 && len <= 16384 + 2048;
+}
+
+/** An HTTP/2 SETTINGS frame on stream 0: what an h2c server sends first, before any request. */
+export function looksLikeHttp2Settings(bytes: Uint8Array): boolean {
+  if (bytes.length < 9) return false;
+  const len = ((bytes[0] as number) << 16) | ((bytes[1] as number) << 8) | (bytes[2] as number);
+  const stream = (((bytes[5] as number) & 0x7f) << 24) | ((bytes[6] as number) << 16) | ((bytes[7] as number) << 8) | (bytes[8] as number);
+  return bytes[3] === 0x04 && (bytes[4] === 0 || bytes[4] === 1) && stream === 0 && len % 6 === 0 && len <= 16384;
 }

@@ -167,7 +167,6 @@ function runAnalyze(args: AnalyzeArgs, io: CliIO): number {
 /** Runs the CLI; returns the exit status (0 ok, 1 violations, 2 usage/rules/input, 3 incomplete). */
 export async function run(argv: string[], io: CliIO): Promise<number> {
   let code = 0;
-  let failure: string | undefined;
   const parser = yargs(argv)
     .scriptName('netmatrix')
     .usage('$0 <command> [options]')
@@ -202,17 +201,13 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     .wrap(Math.min(120, process.stdout.columns || 100))
     .fail((msg, err) => {
       if (err) throw err;
-      failure = msg;
+      throw new UsageError(`${msg} (see netmatrix --help)`);
     });
   try {
     let helpText = '';
     await parser.parseAsync(argv, {}, (_err, _parsed, output) => {
       helpText = output;
     });
-    if (failure !== undefined) {
-      io.stderr(`netmatrix: ${failure} (see netmatrix --help)\n`);
-      return 2;
-    }
     if (helpText) io.stdout(`${helpText}\n`);
     return code;
   } catch (err) {

@@ -57,7 +57,10 @@ export function parseIPv4(data: Uint8Array, off: number, h: IPv4Header): string 
   if (version !== 4) return `ipv4: version ${version}`;
   const hl = (b0 & 0x0f) << 2;
   if (hl < IPV4_MIN_HEADER) return `ipv4: header length ${hl} < 20`;
-  const totalLen = (data[off + 2]! << 8) | data[off + 3]!;
+  let totalLen = (data[off + 2]! << 8) | data[off + 3]!;
+  // Total length 0 on a sender-side capture is TCP segmentation offload (the NIC fills it in later);
+  // Wireshark then uses the captured length, and so do we.
+  if (totalLen === 0 && avail >= hl) totalLen = Math.min(avail, 65535);
   if (totalLen < hl) return `ipv4: total length ${totalLen} < header length ${hl}`;
   const ff = (data[off + 6]! << 8) | data[off + 7]!;
 

@@ -39,6 +39,8 @@ export interface FlowTableStats {
   otherPackets: number;
 }
 
+const EMPTY = new Uint8Array(0);
+
 /** Sweep for timeouts every this many seconds of packet time. */
 const SWEEP_INTERVAL = 5;
 
@@ -161,8 +163,6 @@ export class FlowTable {
             if (classifier.clientDone && flow.respStream && flow.respStream.length > 0) {
               classifier.serverBytes(flow.respStream.bytes, flow.respStream.full);
             }
-          } else if (flow.orig.payloadBytes === 0 && !flow.pickup) {
-            classifier.serverSpokeFirst();
           } else {
             classifier.serverBytes(stream.bytes, stream.full);
           }
@@ -190,6 +190,9 @@ export class FlowTable {
     this.closing.delete(key);
     this.stats.active = this.flows.size;
     flow.endReason = reason;
+    if (!flow.classifier.done && flow.transport === 'tcp') {
+      flow.classifier.finish(flow.origStream?.bytes ?? EMPTY, flow.respStream?.bytes ?? EMPTY);
+    }
     this.releaseStreams(flow);
     this.onEnd(flow);
   }

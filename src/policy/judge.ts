@@ -217,7 +217,8 @@ export class Judge {
     if (row && !row.localOnly) {
       const mismatch = this.mismatch(flow, row);
       if (mismatch) findings.push(finding('protocol-mismatch', mismatch));
-      if (failed) {
+      // A refused or unanswered attempt; a wrong protocol that got no answer is already the mismatch.
+      if (failed && !mismatch) {
         const how =
           transport === 'tcp' ? (STATE_WORDS[state] ?? state) : `unanswered: ${flow.orig.packets} datagram(s), no reply`;
         findings.push(finding('connection-failed', `allowed connection (${row.id}) to ${flow.server.ip}:${port} ${how}`));

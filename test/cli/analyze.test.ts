@@ -1,0 +1,133 @@
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { run } from '../../src/cli/run.js';
+import { craftedClientHello, pcapFile, tcpConnectionFrames } from '../helpers/pcap-writer.js';
+
+async function cli(...argv: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const code = await run(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), stdoutIsTTY: false, stderrIsTTY: false });
+  return { code, stdout, stderr };
+}
+
+const CLEAN = ['captures/node-clean.pcapng', '--hosts', 'captures/lab.hosts.yaml'];
+const tmp = mkdtempSync(join(tmpdir(), 'nm-cli-'));
+
+function hostileCapture(): string {
+  const sni = new TextEncoder().encode('\u001b]0;pwned\u0007\u001b[2J<script>alert(1)</script>.evil');
+  const hello = craftedClientHello(sni, ['h2', '\u001b[31mred']);
+  const file = join(tmp, 'hostile.pcap');
+  writeFileSync(file, pcapFile(tcpConnectionFrames(1_700_000_000, '10.0.0.2', 40000, '203.0.113.5', 443, hello)));
+  return file;
+}
+
+describe('netmatrix analyze', () => {
+  it('a clean node capture exits 0 with the table and a compliant result', async () => {
+    const { code, stdout, stderr } = await cli('analyze', ...CLEAN);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toContain('node -> researcher');
+    expect(stdout).toContain('node-researcher-grpc');
+    expect(stdout).toContain('RESULT: compliant with the matrix');
+  });
+
+  it('--format json is one document with matrix, complete, summary and flows', async () => {
+    const { code, stdout } = await cli('analyze', ...CLEAN, '--format', 'json');
+    expect(code).toBe(0);
+    const doc = JSON.parse(stdout) as Record<string, unknown> & { flows: Record<string, unknown>[]; summary: Record<string, unknown> };
+    expect(Object.keys(doc)).toEqual(expect.arrayContaining(['matrix', 'complete', 'summary', 'flows']));
+    expect(doc.complete).toBe(true);
+    const grpc = doc.flows.find((f) => f.rule === 'node-researcher-grpc' && (f.tls as { alpn: string[] } | undefined)?.alpn.includes('h2'));
+    expect(grpc).toMatchObject({
+      transport: 'tcp',
+      client: { ip: '10.77.0.2', role: 'node' },
+      server: { ip: '10.77.0.1', port: 50051, role: 'researcher' },
+      service: 'tls',
+      serviceBy: 'payload',
+      verdict: 'allowed',
+      findings: [],
+    });
+    expect(grpc?.start).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+    expect(typeof grpc?.packets).toBe('number');
+    expect(typeof grpc?.bytes).toBe('number');
+    expect(doc.summary.exitCode).toBe(0);
+  });
+
+  it('--format jsonl: a header, one line per flow, the summary last', async () => {
+    const { stdout } = await cli('analyze', ...CLEAN, '--format', 'jsonl');
+    const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as { record: string });
+    expect(lines[0]?.record).toBe('header');
+    expect(lines.at(-1)?.record).toBe('summary');
+    expect(lines.filter((l) => l.record === 'flow').length).toBeGreaterThan(3);
+  });
+
+  it('violations exit 1 and are listed with their reason', async () => {
+    const { code, stdout } = await cli('analyze', 'captures/node-inbound.pcap', '--hosts', 'captures/lab.hosts.yaml');
+    expect(code).toBe(1);
+    expect(stdout).toContain('inbound-to-node');
+    expect(stdout).toContain('10.77.0.66');
+    expect(stdout).toContain('RESULT: VIOLATIONS');
+  });
+
+  it('--output writes the report and refuses to overwrite the input capture', async () => {
+    const out = join(tmp, 'r.json');
+    const ok = await cli('analyze', ...CLEAN, '--format', 'json', '--output', out);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toBe('');
+    expect((JSON.parse(readFileSync(out, 'utf8')) as { complete: boolean }).complete).toBe(true);
+    const bad = await cli('analyze', ...CLEAN, '--output', 'captures/node-clean.pcapng');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toBe('netmatrix: --output captures/node-clean.pcapng is one of the input captures; refusing to overwrite it\n');
+  });
+
+  it('usage, rules and input errors are one line and exit 2', async () => {
+    const cases: [string[], RegExp][] = [
+      [['analyze', 'captures/node-clean.pcapng'], /^netmatrix: no inventory: give --node/],
+      [['analyze', ...CLEAN, '--matrix', 'nope'], /^netmatrix: unknown matrix "nope"/],
+      [['analyze', 'missing.pcap', '--node', '10.0.0.2'], /^netmatrix: missing.pcap: /],
+      [['analyze', 'package.json', '--node', '10.0.0.2'], /^netmatrix: package.json.*not a pcap or pcapng file/],
+      [['analyze', ...CLEAN, '--bogus'], /^netmatrix: Unknown argument: bogus/],
+      [['analyze', ...CLEAN, '--node', '10.77.0.1'], /overlaps/],
+      [[], /^netmatrix: give a command/],
+    ];
+    for (const [argv, re] of cases) {
+      const { code, stderr, stdout } = await cli(...argv);
+      expect({ argv, code }).toEqual({ argv, code: 2 });
+      expect(stderr).toMatch(re);
+      expect(stderr.trim().split('\n')).toHaveLength(1);
+      expect(stdout).toBe('');
+    }
+  });
+
+  it('a hostile SNI and ALPN cannot reach the terminal raw, and JSON keeps them as escaped data', async () => {
+    const file = hostileCapture();
+    const table = await cli('analyze', file, '--node', '10.0.0.2');
+    expect(table.code).toBe(1);
+    expect(table.stdout).not.toContain('\u001b');
+    expect(table.stdout).not.toContain('\u0007');
+    expect(table.stdout).toContain('sni=\\x1b]0;pwned\\x07\\x1b[2J<script>alert(1)</script>.evil');
+    expect(table.stdout).toContain('alpn=h2,\\x1b[31mred');
+    const json = await cli('analyze', file, '--node', '10.0.0.2', '--format', 'json');
+    expect(json.stdout).not.toContain('\u001b');
+    const doc = JSON.parse(json.stdout) as { flows: { tls: { sni: string; alpn: string[] } }[] };
+    expect(doc.flows[0]?.tls.sni).toBe('\u001b]0;pwned\u0007\u001b[2J<script>alert(1)</script>.evil');
+    expect(doc.flows[0]?.tls.alpn).toEqual(['h2', '\u001b[31mred']);
+  });
+
+  it('several files are one run: flows continue across them', async () => {
+    const frames = tcpConnectionFrames(1_700_000_000, '10.0.0.2', 40000, '10.0.0.1', 50051, craftedClientHello(new TextEncoder().encode('researcher'), ['h2']));
+    const a = join(tmp, 'part1.pcap');
+    const b = join(tmp, 'part2.pcap');
+    writeFileSync(a, pcapFile(frames.slice(0, 4)));
+    writeFileSync(b, pcapFile(frames.slice(4)));
+    // Given in the wrong order on purpose: files are read in time order.
+    const { code, stdout } = await cli('analyze', b, a, '--node', '10.0.0.2', '--researcher', '10.0.0.1', '--format', 'json');
+    expect(code).toBe(0);
+    const doc = JSON.parse(stdout) as { flows: { state: string; packets: number; rule: string }[] };
+    expect(doc.flows).toHaveLength(1);
+    expect(doc.flows[0]).toMatchObject({ state: 'SF', packets: 7, rule: 'node-researcher-grpc' });
+    expect(existsSync(a)).toBe(true);
+  });
+});

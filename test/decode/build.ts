@@ -1,0 +1,147 @@
+/** Test-only builders for synthetic frames (checksums are left at 0: the decoder does not check them). */
+import type { RawFrame } from '../../src/capture/frame.js';
+
+export function bytes(...parts: (Uint8Array | number[])[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+export function ascii(s: string): Uint8Array {
+  return Uint8Array.from(s, (c) => c.charCodeAt(0));
+}
+
+export function frame(linkType: number, data: Uint8Array, ts = 1000): RawFrame {
+  return {
+    tsSec: Math.floor(ts),
+    tsNsec: Math.round((ts - Math.floor(ts)) * 1e9),
+    linkType,
+    caplen: data.length,
+    origLen: data.length,
+    data,
+    interfaceId: 0,
+    offset: 0,
+  };
+}
+
+const u16 = (n: number): number[] => [(n >> 8) & 0xff, n & 0xff];
+const u32 = (n: number): number[] => [(n >>> 24) & 0xff, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff];
+
+export interface Ip4Opts {
+  src?: number[];
+  dst?: number[];
+  proto?: number;
+  id?: number;
+  /** More fragments. */
+  mf?: boolean;
+  /** Fragment offset in bytes (multiple of 8). */
+  fragOffset?: number;
+  /** Options bytes (multiple of 4). */
+  options?: number[];
+  /** Override IHL (in 32-bit words). */
+  ihl?: number;
+  /** Override total length. */
+  totalLen?: number;
+  version?: number;
+}
+
+export function ipv4(o: Ip4Opts, payload: Uint8Array): Uint8Array {
+  const opts = o.options ?? [];
+  const ihl = o.ihl ?? 5 + opts.length / 4;
+  const total = o.totalLen ?? 20 + opts.length + payload.length;
+  const ff = (o.mf ? 0x2000 : 0) | ((o.fragOffset ?? 0) >> 3);
+  return bytes(
+    [((o.version ?? 4) << 4) | (ihl & 0xf), 0, ...u16(total), ...u16(o.id ?? 1), ...u16(ff), 64, o.proto ?? 6, 0, 0],
+    o.src ?? [10, 0, 0, 1],
+    o.dst ?? [10, 0, 0, 2],
+    opts,
+    payload,
+  );
+}
+
+/** IPv6 address text (full or with ::) to bytes, for building test packets. */
+export function v6(addr: string): number[] {
+  const [head, tail] = addr.includes('::') ? addr.split('::') : [addr, undefined];
+  const h = head ? head.split(':') : [];
+  const t = tail !== undefined && tail !== '' ? tail.split(':') : [];
+  const groups = [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
+  return groups.flatMap((g) => u16(parseInt(g, 16)));
+}
+
+export interface Ip6Opts {
+  src?: string;
+  dst?: string;
+  nh?: number;
+  /** Override payload length. */
+  plen?: number;
+  version?: number;
+}
+
+export function ipv6(o: Ip6Opts, payload: Uint8Array): Uint8Array {
+  return bytes(
+    [(o.version ?? 6) << 4, 0, 0, 0, ...u16(o.plen ?? payload.length), o.nh ?? 6, 64],
+    v6(o.src ?? '2001:db8::1'),
+    v6(o.dst ?? '2001:db8::2'),
+    payload,
+  );
+}
+
+/** Generic extension header (hop-by-hop, routing, destination options): len in 8-byte units beyond the first 8. */
+export function ext6(next: number, units = 0): number[] {
+  return [next, units, ...Array<number>(6 + units * 8).fill(0)];
+}
+
+export function frag6(next: number, offset: number, more: boolean, id: number): number[] {
+  return [next, 0, ...u16(offset | (more ? 1 : 0)), ...u32(id)];
+}
+
+export interface TcpOpts {
+  sport?: number;
+  dport?: number;
+  seq?: number;
+  ack?: number;
+  flags?: number;
+  /** Header length in bytes (options are zero-filled). */
+  hl?: number;
+  /** Override the data offset nibble. */
+  doff?: number;
+  win?: number;
+}
+
+export function tcp(o: TcpOpts, payload: Uint8Array = new Uint8Array(0)): Uint8Array {
+  const hl = o.hl ?? 20;
+  const doff = o.doff ?? hl / 4;
+  return bytes(
+    [...u16(o.sport ?? 1234), ...u16(o.dport ?? 80), ...u32(o.seq ?? 0), ...u32(o.ack ?? 0)],
+    [doff << 4, o.flags ?? 0x02, ...u16(o.win ?? 65535), 0, 0, 0, 0],
+    new Array<number>(Math.max(0, hl - 20)).fill(1),
+    payload,
+  );
+}
+
+export function udp(o: { sport?: number; dport?: number; len?: number }, payload: Uint8Array = new Uint8Array(0)): Uint8Array {
+  return bytes([...u16(o.sport ?? 5353), ...u16(o.dport ?? 53), ...u16(o.len ?? 8 + payload.length), 0, 0], payload);
+}
+
+const MACS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+
+/** Ethernet II with optional stacked tags [tpid, tci]. */
+export function eth(ethertype: number, payload: Uint8Array, tags: [number, number][] = []): Uint8Array {
+  const t: number[] = [];
+  for (const [tpid, tci] of tags) t.push(...u16(tpid), ...u16(tci));
+  return bytes(MACS, t, u16(ethertype), payload);
+}
+
+export function sll(protocol: number, payload: Uint8Array, hatype = 1): Uint8Array {
+  return bytes([0, 0, ...u16(hatype), 0, 6, 1, 2, 3, 4, 5, 6, 0, 0, ...u16(protocol)], payload);
+}
+
+export function sll2(protocol: number, payload: Uint8Array, hatype = 1): Uint8Array {
+  return bytes([...u16(protocol), 0, 0, 0, 0, 0, 1, ...u16(hatype), 0, 6, 1, 2, 3, 4, 5, 6, 0, 0], payload);
+}
