@@ -18,7 +18,8 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-CAPTURES="$ROOT/captures"
+# Where captures and expectations go: captures/, or NETMATRIX_CAPTURES (the lab test records into a temp dir).
+CAPTURES="${NETMATRIX_CAPTURES:-$ROOT/captures}"
 NODE=${NODE:-$(command -v node || true)}
 
 ALL_SCENARIOS=(node-clean node-any node-inbound node-gui-exposed node-secagg-open node-h2c
