@@ -56,7 +56,8 @@ export function detectFormat(firstBytes: Uint8Array): 'pcap' | 'pcapng' | undefi
 }
 
 export function readCaptureFile(path: string, onFrame: (frame: RawFrame) => void, opts: ReadOptions = {}): ReadSummary {
-  const chunkSize = Math.max(1, Math.floor(opts.chunkSize ?? DEFAULT_CHUNK_SIZE));
+  const requested = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  const chunkSize = Number.isFinite(requested) ? Math.max(1, Math.floor(requested)) : DEFAULT_CHUNK_SIZE;
   const onProgress = opts.onProgress;
 
   let fd: number;

@@ -372,7 +372,7 @@ export class PcapngParser implements CaptureParser {
         this.notes.push(`interface description block at byte ${base + pos}: option ${code} overruns the block; remaining options ignored`);
         break;
       }
-      
+      if (code === 9 && olen >= 1) tsresol = buf[v]!;
       else if (code === 14 && olen >= 8) {
         const hi = view.getInt32(le ? v + 4 : v, le);
         const lo = view.getUint32(le ? v : v + 4, le);

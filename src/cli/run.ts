@@ -20,6 +20,8 @@ export interface CliIO {
   stderr: (text: string) => void;
   stdoutIsTTY: boolean;
   stderrIsTTY: boolean;
+  /** Terminal width when stdout is a terminal. */
+  columns?: number;
 }
 
 /** Files bigger than this get a progress bar (when stderr is a terminal). */
@@ -110,7 +112,11 @@ function runAnalyze(args: AnalyzeArgs, io: CliIO): number {
       ? new JsonWriter(sink)
       : args.format === 'jsonl'
         ? new JsonlWriter(sink)
-        : new TableWriter(sink, { color: args.color ?? (io.stdoutIsTTY && !args.output), maxRows: args['max-rows'] });
+        : new TableWriter(sink, {
+            color: args.color ?? (io.stdoutIsTTY && !args.output),
+            maxRows: args['max-rows'],
+            ...(io.stdoutIsTTY && !args.output && io.columns ? { width: io.columns } : {}),
+          });
 
   const showProgress = args.progress ?? io.stderrIsTTY;
   let lastDraw = 0;

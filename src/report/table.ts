@@ -15,6 +15,8 @@ export interface TableOptions {
   color: boolean;
   /** Rows listed at most per section; the rest are counted. */
   maxRows: number;
+  /** Terminal width: long cells wrap to fit it. Undefined: no limit (files, pipes). */
+  width?: number;
 }
 
 interface Group {
@@ -74,12 +76,24 @@ export class TableWriter implements ReportWriter {
     return this.opts.color ? `${COLORS[color]}${text}${COLORS.reset}` : text;
   }
 
-  private table(head: string[]): Table.Table {
-    return new Table({
+  /**
+   * `fixed`: widths of the leading columns that never wrap; the remaining columns share what is
+   * left of the terminal width.
+   */
+  private table(head: string[], fixed?: number[]): Table.Table {
+    const options: Table.TableConstructorOptions = {
       head: head.map((h) => (this.opts.color ? `${COLORS.bold}${h}${COLORS.reset}` : h)),
       style: { head: [], border: [], compact: false },
       wordWrap: true,
-    });
+      wrapOnWordBoundary: false,
+    };
+    if (fixed && this.opts.width !== undefined) {
+      const flexible = head.length - fixed.length;
+      const used = fixed.reduce((n, w) => n + w, 0) + head.length + 1;
+      const each = Math.max(16, Math.floor((this.opts.width - used) / flexible));
+      options.colWidths = [...fixed, ...new Array<number>(flexible).fill(each)];
+    }
+    return new Table(options);
   }
 
   begin(header: ReportHeader): void {
@@ -144,7 +158,7 @@ export class TableWriter implements ReportWriter {
     const section = (title: string, rows: Row[], more: number, color: 'red' | 'yellow'): void => {
       if (rows.length === 0) return;
       out.push('', this.paint(color, title));
-      const t = this.table(['time', 'code', 'client', 'server', 'evidence', 'reason']);
+      const t = this.table(['time', 'code', 'client', 'server', 'evidence', 'reason'], [29, 19, 24, 24]);
       for (const r of rows) t.push([r.time, r.code, r.client, r.server, r.evidence, r.reason].map(escapeText));
       out.push(t.toString());
       if (more > 0) out.push(`... and ${more} more (use --format json for all of them, or raise --max-rows)`);

@@ -116,6 +116,21 @@ describe('netmatrix analyze', () => {
     expect(doc.flows[0]?.tls.alpn).toEqual(['h2', '\u001b[31mred']);
   });
 
+  it('on a terminal, long cells wrap to its width', async () => {
+    let stdout = '';
+    const code = await run(['analyze', 'captures/node-gui-exposed.pcap', '--hosts', 'captures/lab.hosts.yaml', '--no-color'], {
+      stdout: (t) => (stdout += t),
+      stderr: () => undefined,
+      stdoutIsTTY: true,
+      stderrIsTTY: false,
+      columns: 140,
+    });
+    expect(code).toBe(1);
+    const widest = Math.max(...stdout.split('\n').map((l) => l.length));
+    expect(widest).toBeLessThanOrEqual(140);
+    expect(stdout).toContain('gui-not-localhost');
+  });
+
   it('several files are one run: flows continue across them', async () => {
     const frames = tcpConnectionFrames(1_700_000_000, '10.0.0.2', 40000, '10.0.0.1', 50051, craftedClientHello(new TextEncoder().encode('researcher'), ['h2']));
     const a = join(tmp, 'part1.pcap');
