@@ -121,8 +121,15 @@ export function analyzeCaptures(opts: AnalyzeOptions): AnalysisResult {
     });
     done += summary.fileSize;
     inputs.push(summary);
-    if (summary.stopped) opts.onWarning?.(`${summary.stopped.message}; the report covers what was read before`);
-    for (const w of summary.warnings) opts.onWarning?.(`${p.file}: ${w}`);
+    if (summary.stopped) {
+      // The reader either stopped at the damage or skipped it and went on (pcapng resynchronisation).
+      const after = summary.bytesRead < summary.fileSize ? 'reading stopped there; the report covers what was read before' : 'the damaged part was skipped';
+      opts.onWarning?.(`${summary.stopped.message}; ${after}`);
+    }
+    for (const w of summary.warnings) {
+      if (summary.stopped && w.includes(summary.stopped.message)) continue;
+      opts.onWarning?.(`${p.file}: ${w}`);
+    }
   });
   table.flush();
   return {

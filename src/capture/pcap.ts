@@ -60,6 +60,11 @@ export class PcapParser implements CaptureParser {
 
   private le = true;
   private nsMul = 1000;
+  /**
+   * libpcap before 2.3 wrote caplen and len the other way round: 2.0-2.2 files always have them
+   * swapped, 2.3 files may (when caplen > len). libpcap and Wireshark swap them back; so do we.
+   */
+  private lengths: 'normal' | 'swapped' | 'maybe' = 'normal';
   private linkType = 0;
 
   constructor(
@@ -105,7 +110,13 @@ export class PcapParser implements CaptureParser {
           this.need = PCAP_RECORD_HEADER_LENGTH;
           break;
         }
-        const caplen = view.getUint32(pos + 8, le);
+        let caplen = view.getUint32(pos + 8, le);
+        let origLen = view.getUint32(pos + 12, le);
+        if (this.lengths !== 'normal' && (this.lengths === 'swapped' || caplen > origLen)) {
+          const t = caplen;
+          caplen = origLen;
+          origLen = t;
+        }
         if (caplen > MAX_PCAP_CAPLEN) {
           this.stop(
             new CaptureError(
@@ -128,7 +139,7 @@ export class PcapParser implements CaptureParser {
           tsNsec: view.getUint32(pos + 4, le) * nsMul,
           linkType,
           caplen,
-          origLen: view.getUint32(pos + 12, le),
+          origLen,
           data: buf.subarray(dataAt, dataAt + caplen),
           interfaceId: 0,
           offset: base + pos,
@@ -179,6 +190,7 @@ export class PcapParser implements CaptureParser {
       );
     }
     const linkTypeField = view.getUint32(at + 20, le);
+    this.lengths = versionMinor < 3 ? 'swapped' : versionMinor === 3 ? 'maybe' : 'normal';
     this.header = {
       littleEndian: le,
       nanosecond: magic.nanosecond,

@@ -175,7 +175,7 @@ describe('vpn matrix', () => {
     expect(flows[0]?.service).toBe('wireguard');
     expect(flows[0]?.wireguard).toEqual([1, 2]);
     expect(flows[1]?.tunnel).toBe(true);
-    expect(flows.map(codes)).toEqual([[], [], ['outside-tunnel'], ['protocol-mismatch', 'connection-failed']]);
+    expect(flows.map(codes)).toEqual([[], [], ['outside-tunnel'], ['protocol-mismatch']]);
     expect(capture).toEqual([]);
   });
 
