@@ -7,12 +7,13 @@ import { readCaptureFile, type ReadSummary } from './capture/file.js';
 import type { RawFrame } from './capture/frame.js';
 import { frameTime } from './capture/frame.js';
 import { linkTypeName } from './capture/linktypes.js';
-import { Decoder, type DecoderStats } from './decode/decoder.js';
+import type { DecoderStats } from './decode/decoder.js';
 import { isSupportedLinkType } from './decode/link.js';
 import { CaptureError } from './errors.js';
-import { FlowTable, type FlowTableOptions, type FlowTableStats } from './flow/table.js';
+import { Engine } from './engine.js';
+import type { FlowTableOptions, FlowTableStats } from './flow/table.js';
 import type { Inventory } from './policy/inventory.js';
-import { Judge, type CaptureFinding, type JudgedFlow } from './policy/judge.js';
+import type { CaptureFinding, JudgedFlow } from './policy/judge.js';
 import type { RuleSet } from './policy/load.js';
 
 export interface AnalyzeOptions {
@@ -90,25 +91,25 @@ export function analyzeCaptures(opts: AnalyzeOptions): AnalysisResult {
     .map(({ p }) => p);
   const total = ordered.reduce((n, p) => n + p.size, 0);
 
-  const judge = new Judge(opts.rules, opts.inventory);
-  const table = new FlowTable({ ...opts.flow, isServicePort: judge.isServicePort }, (flow) => opts.onFlow(judge.judge(flow)));
-  const decoder = new Decoder(opts.fragmentBytes === undefined ? {} : { fragments: { maxBytes: opts.fragmentBytes } });
+  const engine = new Engine({
+    rules: opts.rules,
+    inventory: opts.inventory,
+    ...(opts.flow ? { flow: opts.flow } : {}),
+    ...(opts.fragmentBytes === undefined ? {} : { fragmentBytes: opts.fragmentBytes }),
+    onFlow: opts.onFlow,
+  });
   const inputs: ReadSummary[] = [];
   let done = 0;
-  let frames = 0;
   let first: number | undefined;
   let last: number | undefined;
 
   ordered.forEach((p, fileIndex) => {
     const warned = new Set<number>();
     const onFrame = (frame: RawFrame): void => {
-      frames++;
-      const out = decoder.decode(frame);
-      if (out.kind !== 'packet') return;
-      const ts = out.packet.ts;
+      const ts = engine.frame(frame, fileIndex);
+      if (ts === undefined) return;
       if (first === undefined || ts < first) first = ts;
       if (last === undefined || ts > last) last = ts;
-      table.add(out.packet, fileIndex);
     };
     const summary = readCaptureFile(p.file, onFrame, {
       onInterface: (linkType, interfaceId) => {
@@ -131,14 +132,14 @@ export function analyzeCaptures(opts: AnalyzeOptions): AnalysisResult {
       opts.onWarning?.(`${p.file}: ${w}`);
     }
   });
-  table.flush();
+  const captureFindings = engine.finish();
   return {
     inputs,
     complete: inputs.every((i) => i.complete),
-    frames,
-    decoder: decoder.stats,
-    flows: table.stats,
-    captureFindings: judge.captureFindings(),
+    frames: engine.stats.frames,
+    decoder: engine.decoderStats,
+    flows: engine.flowStats,
+    captureFindings,
     first,
     last,
   };

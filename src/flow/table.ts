@@ -225,6 +225,17 @@ export class FlowTable {
     }
   }
 
+  /** Live capture: time passes without packets (timeouts must still fire). `now` in seconds. */
+  advance(now: number): void {
+    if (now > this.now) this.now = now;
+    if (this.now - this.lastSweep >= SWEEP_INTERVAL) this.sweep();
+  }
+
+  /** Packet time of the newest packet (or of the last advance). */
+  get time(): number {
+    return this.now;
+  }
+
   /** Capture over: every flow still in the table ends now, in creation order. */
   flush(): void {
     for (const [key, flow] of this.flows) this.end(key, flow, this.closing.has(key) ? 'closed' : 'capture-end');

@@ -94,7 +94,7 @@ export interface JudgedFlow {
   findings: Finding[];
 }
 
-function finding(code: FindingCode, message: string): Finding {
+export function finding(code: FindingCode, message: string): Finding {
   return { code, severity: SEVERITY[code], message };
 }
 
@@ -135,7 +135,24 @@ export class Judge {
   /** Ports the matrix serves on: decides the server side of a flow picked up mid-stream. */
   isServicePort = (transport: 'tcp' | 'udp', port: number): boolean => portsContain(this.servicePorts[transport], port);
 
+  /** The final judgement of a flow that has ended; counts it for the capture-level findings. */
   judge(flow: Flow): JudgedFlow {
+    return this.evaluate(flow, true);
+  }
+
+  /**
+   * The judgement so far of a flow still going on (live monitoring): only what its packets already
+   * prove (who initiated toward whom, which row, the payload seen). Nothing is counted.
+   */
+  provisional(flow: Flow): JudgedFlow {
+    return this.evaluate(flow, false);
+  }
+
+  row(id: string | null): MatrixRow | undefined {
+    return id === null ? undefined : this.rules.rows.find((r) => r.id === id);
+  }
+
+  private evaluate(flow: Flow, final: boolean): JudgedFlow {
     const client = this.roles.resolve(flow.client.ip);
     const server = this.roles.resolve(flow.server.ip);
     const local = sameMachine(flow.client.ip, flow.server.ip, client, server);
@@ -171,7 +188,7 @@ export class Judge {
     let scope: string | undefined;
 
     if (!local) {
-      if (this.componentRoles.has(clientRole)) this.clientRolesSeen[layer].add(clientRole);
+      if (final && this.componentRoles.has(clientRole)) this.clientRolesSeen[layer].add(clientRole);
       const gui = this.componentRoles.has(serverRole)
         ? this.guiRows.find((r) => r.transport.includes(transport) && portsContain(r.ports, port))
         : undefined;
@@ -218,14 +235,16 @@ export class Judge {
       const mismatch = this.mismatch(flow, row);
       if (mismatch) findings.push(finding('protocol-mismatch', mismatch));
       // A refused or unanswered attempt; a wrong protocol that got no answer is already the mismatch.
-      if (failed && !mismatch) {
+      if (!final) {
+        // Failure, success and closing are only known at the end.
+      } else if (failed && !mismatch) {
         const how =
           transport === 'tcp' ? (STATE_WORDS[state] ?? state) : `unanswered: ${flow.orig.packets} datagram(s), no reply`;
         findings.push(finding('connection-failed', `allowed connection (${row.id}) to ${flow.server.ip}:${port} ${how}`));
       } else if (!mismatch) {
         this.rowsSeen.add(row.id);
       }
-      if (row.mustClose && transport === 'tcp' && isOpen(flow.tcp)) {
+      if (final && row.mustClose && transport === 'tcp' && isOpen(flow.tcp)) {
         const when =
           flow.endReason === 'idle'
             ? 'went idle without being closed'
@@ -236,7 +255,7 @@ export class Judge {
           finding('secagg-not-closed', `secagg session (${row.id}) ${flow.client.ip} -> ${flow.server.ip}:${port} ${when}; it must close once negotiation completes`),
         );
       }
-    } else if (row && local) {
+    } else if (row && local && final) {
       this.rowsSeen.add(row.id);
     }
 

@@ -1,0 +1,212 @@
+/**
+ * The pipeline as one object, for files and live capture alike: frames in; judged flows out as they
+ * end; and, when watching live, alerts at the packet that makes a flow a violation (a SYN toward a
+ * node, a GUI reached from another host, plaintext on 50051, a flow no row allows), secagg sessions
+ * left open past a timeout while they are still open, and the frames of alerting flows as evidence.
+ */
+import type { RawFrame } from './capture/frame.js';
+import { Decoder, type DecoderStats } from './decode/decoder.js';
+import type { Flow } from './flow/flow.js';
+import { FlowTable, type FlowTableOptions, type FlowTableStats } from './flow/table.js';
+import { isOpen } from './flow/tcp-state.js';
+import type { Inventory } from './policy/inventory.js';
+import { FINDING_CODES, Judge, finding, type CaptureFinding, type Finding, type JudgedFlow } from './policy/judge.js';
+import type { RuleSet } from './policy/load.js';
+
+export interface Alert {
+  /** Packet time of the alert (seconds since the epoch). */
+  at: number;
+  finding: Finding;
+  /** The flow as judged at that moment. */
+  flow: JudgedFlow;
+}
+
+export interface EngineOptions {
+  rules: RuleSet;
+  inventory: Inventory;
+  flow?: Partial<Omit<FlowTableOptions, 'isServicePort'>>;
+  /** Bytes of IP fragments buffered at most. */
+  fragmentBytes?: number;
+  onFlow: (flow: JudgedFlow) => void;
+  /** Live: violations as they happen, once per flow and code. */
+  onAlert?: (alert: Alert) => void;
+  /** Live: seconds a secagg session may stay open before it is reported while still open. */
+  secaggTimeout?: number;
+  /** Live: the frames of every flow that raised an alert (copies, safe to keep). */
+  onEvidence?: (frame: RawFrame) => void;
+}
+
+/** Frames of a flow kept, before it alerts, in case it does (bounded per flow and overall). */
+const PENDING_FRAMES_PER_FLOW = 16;
+const PENDING_BYTES_TOTAL = 32 * 1024 * 1024;
+
+interface LiveState {
+  flow: Flow;
+  /** Bit per finding code already alerted. */
+  alerted: number;
+  /** Service seen when last judged (to judge again when the payload speaks). */
+  service: string | undefined;
+  /** The row requires closing: watched for the secagg timeout. */
+  mustClose: boolean;
+  /** Frames kept before any alert; undefined once recording or dropped. */
+  pending: RawFrame[] | undefined;
+  recording: boolean;
+}
+
+const codeBit = (code: string): number => 1 << FINDING_CODES.indexOf(code as (typeof FINDING_CODES)[number]);
+
+export interface EngineStats {
+  frames: number;
+  bytes: number;
+  alerts: Record<string, number>;
+  evidenceFrames: number;
+  /** Flows whose early frames could not be kept for evidence (the overall cap was reached). */
+  evidenceDropped: number;
+}
+
+export class Engine {
+  readonly judge: Judge;
+  readonly table: FlowTable;
+  readonly decoder: Decoder;
+  readonly stats: EngineStats = { frames: 0, bytes: 0, alerts: {}, evidenceFrames: 0, evidenceDropped: 0 };
+  private readonly live: Map<number, LiveState> | undefined;
+  private pendingBytes = 0;
+  private lastSecaggCheck = -Infinity;
+
+  constructor(private readonly opts: EngineOptions) {
+    this.judge = new Judge(opts.rules, opts.inventory);
+    this.decoder = new Decoder(opts.fragmentBytes === undefined ? {} : { fragments: { maxBytes: opts.fragmentBytes } });
+    this.live = opts.onAlert ? new Map() : undefined;
+    this.table = new FlowTable({ ...opts.flow, isServicePort: this.judge.isServicePort }, (flow) => this.ended(flow));
+  }
+
+  get decoderStats(): DecoderStats {
+    return this.decoder.stats;
+  }
+
+  get flowStats(): FlowTableStats {
+    return this.table.stats;
+  }
+
+  /** One frame; returns the packet time when it decoded to a packet. */
+  frame(frame: RawFrame, fileIndex = 0): number | undefined {
+    this.stats.frames++;
+    this.stats.bytes += frame.origLen;
+    const out = this.decoder.decode(frame);
+    if (out.kind !== 'packet') return undefined;
+    const flow = this.table.add(out.packet, fileIndex);
+    if (flow && this.live) this.watch(flow, frame);
+    if (this.live && out.packet.ts - this.lastSecaggCheck >= 1) this.checkSecagg(out.packet.ts);
+    return out.packet.ts;
+  }
+
+  /** Live: time passes without packets; timeouts and the secagg timer still run. */
+  tick(now: number): void {
+    this.table.advance(now);
+    if (this.live) this.checkSecagg(Math.max(now, this.table.time));
+  }
+
+  /** Capture over: ends every flow; returns the capture-level findings. */
+  finish(): CaptureFinding[] {
+    this.table.flush();
+    return this.judge.captureFindings();
+  }
+
+  private watch(flow: Flow, frame: RawFrame): void {
+    const live = this.live as Map<number, LiveState>;
+    let state = live.get(flow.id);
+    const isNew = state === undefined;
+    if (!state) {
+      state = { flow, alerted: 0, service: undefined, mustClose: false, pending: this.opts.onEvidence ? [] : undefined, recording: false };
+      live.set(flow.id, state);
+    }
+    // Is this frame written or kept already? If not, an alert it raises writes it.
+    let handled = false;
+    if (state.recording) {
+      this.evidence(frame);
+      handled = true;
+    } else if (state.pending) {
+      if (state.pending.length < PENDING_FRAMES_PER_FLOW && this.pendingBytes + frame.caplen <= PENDING_BYTES_TOTAL) {
+        state.pending.push({ ...frame, data: frame.data.slice() });
+        this.pendingBytes += frame.caplen;
+        handled = true;
+      } else if (this.pendingBytes + frame.caplen > PENDING_BYTES_TOTAL) {
+        this.stats.evidenceDropped++;
+        this.dropPending(state);
+      }
+    }
+    const service = flow.classifier.result.service;
+    if (isNew || service !== state.service) {
+      state.service = service;
+      const judged = this.judge.provisional(flow);
+      if (isNew) state.mustClose = this.judge.row(judged.rule)?.mustClose === true;
+      this.raise(state, judged, judged.findings, handled ? undefined : frame);
+    }
+    // Once the payload is classified nothing more will change before the end: stop keeping frames.
+    if (!state.recording && state.pending && flow.classifier.done) this.dropPending(state);
+  }
+
+  /** `unwritten`: the current frame when it is neither kept nor written yet. */
+  private raise(state: LiveState, judged: JudgedFlow, findings: Finding[], unwritten: RawFrame | undefined): void {
+    for (const f of findings) {
+      if (f.severity !== 'violation') continue;
+      const bit = codeBit(f.code);
+      if (state.alerted & bit) continue;
+      state.alerted |= bit;
+      this.stats.alerts[f.code] = (this.stats.alerts[f.code] ?? 0) + 1;
+      if (!state.recording && this.opts.onEvidence) {
+        state.recording = true;
+        for (const p of state.pending ?? []) this.evidence(p);
+        if (unwritten) this.evidence(unwritten);
+        this.dropPending(state);
+      }
+      this.opts.onAlert?.({ at: judged.end, finding: f, flow: judged });
+    }
+  }
+
+  private evidence(frame: RawFrame): void {
+    this.stats.evidenceFrames++;
+    this.opts.onEvidence?.(frame);
+  }
+
+  private dropPending(state: LiveState): void {
+    if (!state.pending) return;
+    for (const p of state.pending) this.pendingBytes -= p.caplen;
+    state.pending = undefined;
+  }
+
+  /** Secagg sessions still open after the timeout are reported while still open. */
+  private checkSecagg(now: number): void {
+    this.lastSecaggCheck = now;
+    const timeout = this.opts.secaggTimeout;
+    if (timeout === undefined || !this.live) return;
+    const bit = codeBit('secagg-not-closed');
+    for (const state of this.live.values()) {
+      if (!state.mustClose || state.alerted & bit) continue;
+      const flow = state.flow;
+      if (now - flow.start < timeout || !isOpen(flow.tcp)) continue;
+      const judged = this.judge.provisional(flow);
+      const f = finding(
+        'secagg-not-closed',
+        `secagg session (${judged.rule ?? 'secagg'}) ${flow.client.ip} -> ${flow.server.ip}:${flow.server.port} still open after ${Math.round(now - flow.start)} s (--secagg-timeout ${timeout}); it must close once negotiation completes`,
+      );
+      judged.findings.push(f);
+      judged.verdict = 'violation';
+      this.raise(state, { ...judged, end: now }, [f], undefined);
+    }
+  }
+
+  private ended(flow: Flow): void {
+    const judged = this.judge.judge(flow);
+    if (this.live) {
+      const state = this.live.get(flow.id);
+      this.live.delete(flow.id);
+      if (state) {
+        // Violations only the end can show (a payload decided at the end, a secagg session open at shutdown).
+        this.raise(state, judged, judged.findings, undefined);
+        this.dropPending(state);
+      }
+    }
+    this.opts.onFlow(judged);
+  }
+}
