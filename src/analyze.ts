@@ -23,6 +23,8 @@ export interface AnalyzeOptions {
   flow?: Partial<Omit<FlowTableOptions, 'isServicePort'>>;
   /** Bytes of IP fragments buffered at most. */
   fragmentBytes?: number;
+  /** Seconds a secagg session may last (see Judge). */
+  secaggTimeout?: number;
   onFlow: (flow: JudgedFlow) => void;
   /** Called at most once per chunk read, with bytes done and total over all files. */
   onProgress?: (done: number, total: number) => void;
@@ -96,6 +98,7 @@ export function analyzeCaptures(opts: AnalyzeOptions): AnalysisResult {
     inventory: opts.inventory,
     ...(opts.flow ? { flow: opts.flow } : {}),
     ...(opts.fragmentBytes === undefined ? {} : { fragmentBytes: opts.fragmentBytes }),
+    ...(opts.secaggTimeout === undefined ? {} : { secaggTimeout: opts.secaggTimeout }),
     onFlow: opts.onFlow,
   });
   const inputs: ReadSummary[] = [];

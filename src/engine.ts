@@ -30,7 +30,10 @@ export interface EngineOptions {
   onFlow: (flow: JudgedFlow) => void;
   /** Live: violations as they happen, once per flow and code. */
   onAlert?: (alert: Alert) => void;
-  /** Live: seconds a secagg session may stay open before it is reported while still open. */
+  /**
+   * Seconds a secagg session may stay open. Live, a session open longer is reported while still open;
+   * in every mode, its final judgement says secagg-not-closed.
+   */
   secaggTimeout?: number;
   /** Live: the frames of every flow that raised an alert (copies, safe to keep). */
   onEvidence?: (frame: RawFrame) => void;
@@ -74,7 +77,7 @@ export class Engine {
   private lastSecaggCheck = -Infinity;
 
   constructor(private readonly opts: EngineOptions) {
-    this.judge = new Judge(opts.rules, opts.inventory);
+    this.judge = new Judge(opts.rules, opts.inventory, opts.secaggTimeout);
     this.decoder = new Decoder(opts.fragmentBytes === undefined ? {} : { fragments: { maxBytes: opts.fragmentBytes } });
     this.live = opts.onAlert ? new Map() : undefined;
     this.table = new FlowTable({ ...opts.flow, isServicePort: this.judge.isServicePort }, (flow) => this.ended(flow));
@@ -142,8 +145,9 @@ export class Engine {
       if (isNew) state.mustClose = this.judge.row(judged.rule)?.mustClose === true;
       this.raise(state, judged, judged.findings, handled ? undefined : frame);
     }
-    // Once the payload is classified nothing more will change before the end: stop keeping frames.
-    if (!state.recording && state.pending && flow.classifier.done) this.dropPending(state);
+    // Once the payload is classified nothing more will change before the end (except the secagg
+    // timer: a must-close session keeps its first frames until it ends): stop keeping frames.
+    if (!state.recording && state.pending && flow.classifier.done && !state.mustClose) this.dropPending(state);
   }
 
   /** `unwritten`: the current frame when it is neither kept nor written yet. */

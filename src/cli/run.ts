@@ -6,6 +6,7 @@ import { closeSync, existsSync, openSync, realpathSync, renameSync, writeSync } 
 import { dirname, basename, join } from 'node:path';
 import yargs from 'yargs';
 import { analyzeCaptures } from '../analyze.js';
+import { runMonitor, type MonitorArgs } from './monitor.js';
 import { NetmatrixError, UsageError } from '../errors.js';
 import { inventoryFromFlags, mergeInventories, type Inventory } from '../policy/inventory.js';
 import { builtinMatrices, loadInventoryFile, loadRuleSet } from '../policy/load.js';
@@ -27,8 +28,7 @@ export interface CliIO {
 /** Files bigger than this get a progress bar (when stderr is a terminal). */
 const PROGRESS_MIN_BYTES = 32 * 1024 * 1024;
 
-interface AnalyzeArgs {
-  captures: string[];
+export interface MatrixArgs {
   matrix: string;
   phase: 'run' | 'install';
   node: string[] | undefined;
@@ -36,22 +36,29 @@ interface AnalyzeArgs {
   vpnserver: string[] | undefined;
   tunnel: string[] | undefined;
   hosts: string | undefined;
+}
+
+interface AnalyzeArgs extends MatrixArgs {
+  captures: string[];
   format: 'table' | 'json' | 'jsonl';
   output: string | undefined;
   'max-flows': number;
   'max-rows': number;
+  'secagg-timeout': number | undefined;
   progress: boolean | undefined;
   color: boolean | undefined;
 }
 
-function buildInventory(args: AnalyzeArgs): Inventory {
+/** The inventory from --hosts and the role flags; `extra` hosts (the monitor's own addresses) join it. */
+export function buildInventory(args: MatrixArgs, extra?: Inventory): Inventory {
   const flags = inventoryFromFlags({
     node: args.node ?? [],
     researcher: args.researcher ?? [],
     vpnserver: args.vpnserver ?? [],
     tunnel: args.tunnel ?? [],
   });
-  const inventory = args.hosts ? mergeInventories(loadInventoryFile(args.hosts), flags) : flags;
+  let inventory = args.hosts ? mergeInventories(loadInventoryFile(args.hosts), flags) : flags;
+  if (extra) inventory = mergeInventories(inventory, extra);
   if (inventory.hosts.length === 0) {
     throw new UsageError('no inventory: give --node/--researcher/--vpnserver ADDR|CIDR or --hosts FILE.yaml, so the matrix knows who is who');
   }
@@ -87,6 +94,8 @@ function runAnalyze(args: AnalyzeArgs, io: CliIO): number {
   if (args.captures.length === 0) throw new UsageError('analyze: give at least one capture file');
   if (!Number.isInteger(args['max-flows']) || args['max-flows'] < 1) throw new UsageError('--max-flows must be a positive integer');
   if (!Number.isInteger(args['max-rows']) || args['max-rows'] < 1) throw new UsageError('--max-rows must be a positive integer');
+  const timeout = args['secagg-timeout'];
+  if (timeout !== undefined && !(timeout > 0)) throw new UsageError('--secagg-timeout must be a positive number of seconds');
   const rules = loadRuleSet(args.matrix, args.phase);
   const inventory = buildInventory(args);
   if (args.output && args.captures.some((c) => sameFile(c, args.output as string))) {
@@ -147,6 +156,7 @@ function runAnalyze(args: AnalyzeArgs, io: CliIO): number {
     rules,
     inventory,
     flow: { maxFlows: args['max-flows'] },
+    ...(args['secagg-timeout'] === undefined ? {} : { secaggTimeout: args['secagg-timeout'] }),
     onFlow: (flow) => {
       begin();
       tally.add(flow);
@@ -170,6 +180,17 @@ function runAnalyze(args: AnalyzeArgs, io: CliIO): number {
   return summary.exitCode;
 }
 
+/** The matrix and inventory options, shared by analyze and monitor. */
+export const matrixOptions = {
+  matrix: { type: 'string', default: 'native', describe: `rule set: ${builtinMatrices().filter((m) => !['install', 'host-services'].includes(m)).join(', ')} or a YAML file` },
+  phase: { choices: ['run', 'install'] as const, default: 'run' as const, describe: 'install adds outbound HTTP/HTTPS to the Internet' },
+  node: { type: 'string', array: true, describe: 'address or CIDR of a node (repeatable)' },
+  researcher: { type: 'string', array: true, describe: 'address or CIDR of the researcher (repeatable)' },
+  vpnserver: { type: 'string', array: true, describe: 'address or CIDR of the vpnserver (repeatable)' },
+  tunnel: { type: 'string', array: true, describe: 'CIDR of the VPN inner network (repeatable)' },
+  hosts: { type: 'string', describe: 'inventory YAML file (hosts: name, role, addresses; tunnel)' },
+} as const;
+
 /** Runs the CLI; returns the exit status (0 ok, 1 violations, 2 usage/rules/input, 3 incomplete). */
 export async function run(argv: string[], io: CliIO): Promise<number> {
   let code = 0;
@@ -182,16 +203,11 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       (y) =>
         y
           .positional('captures', { type: 'string', array: true, describe: 'capture files; several files are one run', demandOption: true })
-          .option('matrix', { type: 'string', default: 'native', describe: `rule set: ${builtinMatrices().filter((m) => !['install', 'host-services'].includes(m)).join(', ')} or a YAML file` })
-          .option('phase', { choices: ['run', 'install'] as const, default: 'run' as const, describe: 'install adds outbound HTTP/HTTPS to the Internet' })
-          .option('node', { type: 'string', array: true, describe: 'address or CIDR of a node (repeatable)' })
-          .option('researcher', { type: 'string', array: true, describe: 'address or CIDR of the researcher (repeatable)' })
-          .option('vpnserver', { type: 'string', array: true, describe: 'address or CIDR of the vpnserver (repeatable)' })
-          .option('tunnel', { type: 'string', array: true, describe: 'CIDR of the VPN inner network (repeatable)' })
-          .option('hosts', { type: 'string', describe: 'inventory YAML file (hosts: name, role, addresses; tunnel)' })
+          .options(matrixOptions)
           .option('format', { choices: ['table', 'json', 'jsonl'] as const, default: 'table' as const })
           .option('output', { alias: 'o', type: 'string', describe: 'write the report to FILE instead of stdout' })
           .option('max-flows', { type: 'number', default: 100_000, describe: 'live flows kept at most; the oldest is evicted and counted beyond it' })
+          .option('secagg-timeout', { type: 'number', describe: 'seconds a secagg session may last (default: only sessions still open at the end are reported)' })
           .option('max-rows', { type: 'number', default: 200, describe: 'table rows listed at most per section' })
           .option('progress', { type: 'boolean', describe: 'progress bar on stderr (default: when stderr is a terminal and the input is large)' })
           .option('color', { type: 'boolean', describe: 'colour the table (default: when stdout is a terminal)' }),
@@ -199,7 +215,29 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
         code = runAnalyze(args as unknown as AnalyzeArgs, io);
       },
     )
-    .demandCommand(1, 'give a command: analyze')
+    .command(
+      'monitor',
+      'watch live interfaces and alert on violations as they happen (needs root or CAP_NET_RAW)',
+      (y) =>
+        y
+          .option('interface', { alias: 'i', type: 'string', array: true, demandOption: true, describe: 'interface to capture on (repeatable; "any" for all)' })
+          .option('filter', { type: 'string', describe: 'BPF capture filter' })
+          .option('snaplen', { type: 'number', default: 262144, describe: 'bytes captured per packet' })
+          .option('self-role', { choices: ['node', 'researcher', 'vpnserver'] as const, default: 'node' as const, describe: "role of this host's own addresses" })
+          .options(matrixOptions)
+          .option('format', { choices: ['jsonl', 'text'] as const, describe: 'alerts as JSON lines (default when stdout is not a terminal) or readable lines' })
+          .option('secagg-timeout', { type: 'number', default: 60, describe: 'seconds a secagg session may stay open before it is reported' })
+          .option('stats-interval', { type: 'number', default: 60, describe: 'seconds between statistics lines (0: only at exit)' })
+          .option('max-flows', { type: 'number', default: 100_000, describe: 'live flows kept at most; the oldest is evicted and counted beyond it' })
+          .option('max-rows', { type: 'number', default: 200, describe: 'table rows listed at most per section in the summary' })
+          .option('write-evidence', { type: 'string', describe: 'write the packets of every alerting flow to FILE.pcap (or .pcapng)' })
+          .option('metrics', { type: 'string', describe: 'serve Prometheus metrics on HOST:PORT (e.g. 127.0.0.1:9469)' })
+          .option('duration', { type: 'number', describe: 'stop after this many seconds (default: run until SIGINT/SIGTERM)' }),
+      async (args) => {
+        code = await runMonitor(args as unknown as MonitorArgs, io);
+      },
+    )
+    .demandCommand(1, 'give a command: analyze or monitor')
     .strict()
     .help()
     .version(false)

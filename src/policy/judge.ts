@@ -121,9 +121,14 @@ export class Judge {
   /** Sorted, merged port table of the matrix (for mid-stream pickups). */
   private readonly servicePorts: Record<'tcp' | 'udp', { lo: number; hi: number }[]>;
 
+  /**
+   * `secaggTimeout`: seconds a must-close (secagg) session may last; longer is secagg-not-closed even
+   * when it closed later. Undefined: only sessions still open at the end are.
+   */
   constructor(
     readonly rules: RuleSet,
     readonly inventory: Inventory,
+    readonly secaggTimeout?: number,
   ) {
     this.roles = new RoleResolver(inventory);
     this.hasTunnelRows = rules.rows.some((r) => r.via === 'tunnel');
@@ -244,9 +249,12 @@ export class Judge {
       } else if (!mismatch) {
         this.rowsSeen.add(row.id);
       }
-      if (final && row.mustClose && transport === 'tcp' && isOpen(flow.tcp)) {
-        const when =
-          flow.endReason === 'idle'
+      const lasted = flow.end - flow.start;
+      const tooLong = this.secaggTimeout !== undefined && lasted > this.secaggTimeout;
+      if (final && row.mustClose && transport === 'tcp' && (isOpen(flow.tcp) || tooLong)) {
+        const when = !isOpen(flow.tcp)
+          ? `stayed open ${lasted.toFixed(1)} s, longer than the secagg timeout (${this.secaggTimeout ?? 0} s)`
+          : flow.endReason === 'idle'
             ? 'went idle without being closed'
             : flow.endReason === 'evicted'
               ? 'was still open when the flow table evicted it'

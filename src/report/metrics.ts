@@ -33,7 +33,8 @@ export interface MonitorCounters {
   /** Finding code -> alerts raised. Codes missing here are reported as 0. */
   alertsByCode: Record<string, number>;
   /** libpcap's counters, per capture interface. */
-  interfaces: { name: string; received: number; dropped: number; ifDropped: number }[];
+  /** `dropped` null: the capture library cannot tell (the sample is then left out, not reported as 0). */
+  interfaces: { name: string; received: number; dropped: number | null; ifDropped: number }[];
   decodeMalformed: number;
 }
 
@@ -195,7 +196,7 @@ function buildRegistry(snapshot: () => MonitorCounters): Registry {
   const pcapCounter = (
     name: string,
     help: string,
-    pick: (i: MonitorCounters['interfaces'][number]) => number,
+    pick: (i: MonitorCounters['interfaces'][number]) => number | null,
   ): void => {
     new Counter({
       name: METRICS_PREFIX + name,
@@ -205,7 +206,10 @@ function buildRegistry(snapshot: () => MonitorCounters): Registry {
       collect() {
         const interfaces = snapshot().interfaces;
         this.reset();
-        for (const i of interfaces) this.inc({ interface: i.name }, total(`${name}{interface=${i.name}}`, pick(i)));
+        for (const i of interfaces) {
+          const value = pick(i);
+          if (value !== null) this.inc({ interface: i.name }, total(`${name}{interface=${i.name}}`, value));
+        }
       },
     });
   };
