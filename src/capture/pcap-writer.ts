@@ -208,9 +208,9 @@ class PcapWriter extends ChunkedWriter {
     const data = frame.data.length > PCAP_SNAPLEN ? frame.data.subarray(0, PCAP_SNAPLEN) : frame.data;
     // A damaged source may carry tsNsec >= 1e9: the carry goes into the seconds (same instant, and a
     // record every reader accepts).
-    let sec = Math.trunc(frame.tsSec);
-    let nsec = Math.trunc(frame.tsNsec);
-    if (nsec >= 1e9 && Number.isFinite(nsec)) {
+    let sec = int(frame.tsSec);
+    let nsec = int(frame.tsNsec);
+    if (nsec >= 1e9) {
       sec += Math.floor(nsec / 1e9);
       nsec %= 1e9;
     }
@@ -262,7 +262,7 @@ class PcapngWriter extends ChunkedWriter {
     const data = frame.data;
     const pad = (4 - (data.length % 4)) % 4;
     const total = 32 + data.length + pad;
-    let ticks = BigInt(Math.trunc(frame.tsSec)) * NS_PER_SEC + BigInt(Math.trunc(frame.tsNsec));
+    let ticks = BigInt(int(frame.tsSec)) * NS_PER_SEC + BigInt(int(frame.tsNsec));
     if (ticks < 0n) ticks = 0n;
     if (ticks > MAX_U64) ticks = MAX_U64;
     const at = this.reserve(28);
@@ -306,6 +306,11 @@ function option(code: number, value: Uint8Array = new Uint8Array(0)): Uint8Array
   v.setUint16(2, value.length, true);
   out.set(value, 4);
   return out;
+}
+
+/** Integer part; 0 for NaN and infinities (never produced by the readers). */
+function int(n: number): number {
+  return Number.isFinite(n) ? Math.trunc(n) : 0;
 }
 
 function u32(n: number): number {

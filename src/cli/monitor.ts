@@ -128,6 +128,7 @@ export async function runMonitor(args: MonitorArgs, io: CliIO, stops: StopSource
       decode: { malformed: engine.decoderStats.byKind.malformed, truncated: engine.decoderStats.truncated },
       pcap: live.stats().map((s) => ({ interface: s.name, received: s.received, dropped: s.dropped, ifDropped: s.ifDropped })),
       evidence: evidence ? { frames: evidence.frames, flowsNotKept: engine.stats.evidenceDropped } : null,
+      rssMB: Math.round(process.memoryUsage().rss / 1e5) / 10,
     });
     const printStats = (): void => {
       const s = stats();
