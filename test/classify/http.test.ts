@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { HTTP_PROBE_MAX_BYTES, probeHttpRequest, probeHttpResponse } from '../../src/classify/http.js';
 import type { ProbeResult } from '../../src/classify/probe.js';
-import { ascii, concat, prng, randomBytes, tcpStream } from './pcap-helper.js';
+import { tcpStream } from '../helpers/captures.js';
+import { ascii, concat, prng, randomBytes } from './bytes.js';
 
 function matchInfo<T>(r: ProbeResult<T>): T {
   if (r.status !== 'match') throw new Error(`expected match, got ${r.status}`);

@@ -3,7 +3,8 @@ import { HTTP2_MAX_FRAMES, HTTP2_PREFACE, http2FrameTypeName, probeHttp2Preface 
 import { probeHttpRequest } from '../../src/classify/http.js';
 import { probeTlsClientHello } from '../../src/classify/tls.js';
 import type { ProbeResult } from '../../src/classify/probe.js';
-import { ascii, concat, hex, prng, randomBytes, tcpSegments, tcpStream } from './pcap-helper.js';
+import { tcpSegments, tcpStream } from '../helpers/captures.js';
+import { ascii, concat, hex, prng, randomBytes } from './bytes.js';
 
 function matchInfo<T>(r: ProbeResult<T>): T {
   if (r.status !== 'match') throw new Error(`expected match, got ${r.status}`);

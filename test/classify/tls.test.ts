@@ -7,7 +7,8 @@ import {
   tlsVersionName,
 } from '../../src/classify/tls.js';
 import type { ProbeResult, TlsClientHelloInfo, TlsServerHelloInfo } from '../../src/classify/probe.js';
-import { ascii, concat, hex, prng, randomBytes, tcpSegments, tcpStream } from './pcap-helper.js';
+import { tcpSegments, tcpStream } from '../helpers/captures.js';
+import { ascii, concat, hex, prng, randomBytes } from './bytes.js';
 
 function matchInfo<T>(r: ProbeResult<T>): T {
   if (r.status !== 'match') throw new Error(`expected match, got ${r.status}`);

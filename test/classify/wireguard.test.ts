@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { probeWireGuard } from '../../src/classify/wireguard.js';
 import type { ProbeResult, WireGuardInfo } from '../../src/classify/probe.js';
-import { prng, randomBytes, udpDatagrams } from './pcap-helper.js';
+import { udpDatagrams } from '../helpers/captures.js';
+import { prng, randomBytes } from './bytes.js';
 
 function matchInfo<T>(r: ProbeResult<T>): T {
   if (r.status !== 'match') throw new Error(`expected match, got ${r.status}`);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatIPv4, formatIPv6, ipv6Text } from '../../src/decode/addr.js';
-import { v6 } from './build.js';
+import { rng, v6 } from './build.js';
 
 function fmt6(groups: number[]): string {
   const b = new Uint8Array(16);
@@ -9,18 +9,6 @@ function fmt6(groups: number[]): string {
     b[2 * i + 1] = g & 0xff;
   });
   return formatIPv6(b, 0);
-}
-
-/** Tiny deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('IPv6 text (RFC 5952)', () => {

@@ -1,4 +1,4 @@
-/** Test-only builders for synthetic frames (checksums are left at 0: the decoder does not check them). */
+/** Test-only builders for synthetic frames (checksums are left at 0: the decoder does not check them), and a seeded PRNG. */
 import type { RawFrame } from '../../src/capture/frame.js';
 
 export function bytes(...parts: (Uint8Array | number[])[]): Uint8Array {
@@ -15,6 +15,18 @@ export function bytes(...parts: (Uint8Array | number[])[]): Uint8Array {
 
 export function ascii(s: string): Uint8Array {
   return Uint8Array.from(s, (c) => c.charCodeAt(0));
+}
+
+/** Deterministic PRNG (mulberry32) returning floats in [0, 1), so a failure can be replayed. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 export function frame(linkType: number, data: Uint8Array, ts = 1000): RawFrame {

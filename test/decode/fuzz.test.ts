@@ -6,19 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { Decoder } from '../../src/decode/decoder.js';
 import type { Packet } from '../../src/decode/packet.js';
 import { SUPPORTED_LINK_TYPES } from '../../src/decode/link.js';
-import { bytes, eth, ext6, frag6, frame, ipv4, ipv6, sll, sll2, tcp, udp } from './build.js';
-
-/** mulberry32: deterministic, so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { bytes, eth, ext6, frag6, frame, ipv4, ipv6, rng, sll, sll2, tcp, udp } from './build.js';
 
 function randomLength(r: () => number): number {
   const x = r();
