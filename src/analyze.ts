@@ -47,6 +47,9 @@ export interface AnalysisResult {
 
 class StopPeek extends Error {}
 
+/** Unsupported-interface warnings printed per file; the rest are counted in one line. */
+const MAX_INTERFACE_WARNINGS = 20;
+
 interface Peek {
   file: string;
   linkType: number | undefined;
@@ -108,6 +111,9 @@ export function analyzeCaptures(opts: AnalyzeOptions): AnalysisResult {
 
   ordered.forEach((p, fileIndex) => {
     const warned = new Set<number>();
+    // Robustness fix: at most MAX_INTERFACE_WARNINGS lines per file, then one count (a crafted
+    // pcapng of a million unsupported interfaces printed a million lines).
+    let unwarned = 0;
     const onFrame = (frame: RawFrame): void => {
       const ts = engine.frame(frame, fileIndex);
       if (ts === undefined) return;
@@ -118,13 +124,15 @@ export function analyzeCaptures(opts: AnalyzeOptions): AnalysisResult {
       onInterface: (linkType, interfaceId) => {
         if (!isSupportedLinkType(linkType) && !warned.has(interfaceId)) {
           warned.add(interfaceId);
-          opts.onWarning?.(`${p.file}: interface ${interfaceId} has unsupported link type ${linkType} (${linkTypeName(linkType)}); its frames are skipped`);
+          if (warned.size > MAX_INTERFACE_WARNINGS) unwarned++;
+          else opts.onWarning?.(`${p.file}: interface ${interfaceId} has unsupported link type ${linkType} (${linkTypeName(linkType)}); its frames are skipped`);
         }
       },
       onProgress: (bytes) => opts.onProgress?.(done + bytes, total),
     });
     done += summary.fileSize;
     inputs.push(summary);
+    if (unwarned > 0) opts.onWarning?.(`${p.file}: ${unwarned} more interfaces have unsupported link types; their frames are skipped`);
     if (summary.stopped) {
       // The reader either stopped at the damage or skipped it and went on (pcapng resynchronisation).
       const after = summary.bytesRead < summary.fileSize ? 'reading stopped there; the report covers what was read before' : 'the damaged part was skipped';

@@ -130,6 +130,13 @@ export function readCaptureFile(path: string, onFrame: (frame: RawFrame) => void
         buf = grow(buf, parser.need, end);
         view = new DataView(buf.buffer);
       }
+      if (buf.length - end < chunkSize / 4 && buf.length < MAX_PCAPNG_BLOCK + chunkSize) {
+        // Robustness fix: keep room for a real read. pcapng resynchronisation consumes a few bytes
+        // at a time while each candidate block may ask for up to 16 MiB: with a full buffer, every
+        // 4-byte step cost a 16 MiB copy and a 4-byte read, and a crafted 18 MB file never finished.
+        buf = grow(buf, Math.min(end + chunkSize, MAX_PCAPNG_BLOCK + chunkSize), end);
+        view = new DataView(buf.buffer);
+      }
       if (end >= buf.length) {
         // Cannot happen with a correct parser (it consumed nothing yet needs no more than we hold).
         throw new Error(`capture reader stalled at byte ${base} of ${path}`);
@@ -141,7 +148,8 @@ export function readCaptureFile(path: string, onFrame: (frame: RawFrame) => void
     const stopped = parser.stopped ?? problems[0];
     const notes = parser.notes;
     const warnings = notes.slice(0, MAX_WARNINGS);
-    if (notes.length > MAX_WARNINGS) warnings.push(`${notes.length - MAX_WARNINGS} more warnings not shown`);
+    const more = notes.length - warnings.length + parser.notesDropped;
+    if (more > 0) warnings.push(`${more} more warnings not shown`);
     const summary: ReadSummary = {
       file: path,
       format,

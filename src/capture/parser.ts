@@ -33,8 +33,10 @@ export interface CaptureParser {
   readonly stopped: CaptureError | undefined;
   /** Damage that was skipped over (pcapng resynchronisation, skipped blocks), in file order. */
   readonly problems: readonly CaptureError[];
-  /** Human-readable notes about damage and recovery, in file order (unbounded here; the reader bounds them). */
+  /** Human-readable notes about damage and recovery, in file order (the reader shows the first 20). */
   readonly notes: readonly string[];
+  /** Notes not kept (robustness fix: parsers keep a bounded number of notes and problems). */
+  readonly notesDropped: number;
   /** Frames delivered so far. */
   readonly frames: number;
 }

@@ -55,6 +55,8 @@ export class PcapParser implements CaptureParser {
   stopped: CaptureError | undefined = undefined;
   readonly problems: CaptureError[] = [];
   readonly notes: string[] = [];
+  /** Always 0: this parser stops at the first problem. */
+  readonly notesDropped = 0;
   frames = 0;
   header: PcapHeader | undefined = undefined;
 

@@ -43,6 +43,13 @@ export const BT_CUSTOM_NOCOPY = 0x40000bad;
 
 const BOM = 0x1a2b3c4d;
 const TWO32 = 4294967296;
+/**
+ * Robustness fix: problems, notes and resyncs kept at most (the rest are only counted in
+ * notesDropped), and interfaces per section at most. A crafted file of a million skipped blocks
+ * (32 MB) used to hold a million errors and notes, 2 GB of memory; a million IDBs (20 MB), 450 MB.
+ */
+export const MAX_KEPT_NOTES = 100;
+export const MAX_PCAPNG_INTERFACES = 65_536;
 
 /** Smallest legal total length per block type (12 for types we do not know). */
 function minBlockLength(type: number): number {
@@ -148,8 +155,10 @@ export class PcapngParser implements CaptureParser {
   stopped: CaptureError | undefined = undefined;
   readonly problems: CaptureError[] = [];
   readonly notes: string[] = [];
-  /** Every successful resynchronisation: offset of the corrupt block and of the block found. */
+  /** Every successful resynchronisation (the first MAX_KEPT_NOTES): offset of the corrupt block and of the block found. */
   readonly resyncs: { from: number; to: number }[] = [];
+  /** Notes (and problems) beyond the first MAX_KEPT_NOTES: counted, not kept. */
+  notesDropped = 0;
   frames = 0;
   /** Number of sections (SHBs) seen. */
   sections = 0;
@@ -200,8 +209,8 @@ export class PcapngParser implements CaptureParser {
           );
           return end - start;
         }
-        this.resyncs.push({ from: this.resyncBad, to: base + found });
-        this.notes.push(
+        if (this.resyncs.length < MAX_KEPT_NOTES) this.resyncs.push({ from: this.resyncBad, to: base + found });
+        this.note(
           `resynchronised at byte ${base + found} after the corrupt block at byte ${this.resyncBad} (${base + found - this.resyncBad} bytes skipped)`,
         );
         this.resyncBad = -1;
@@ -356,6 +365,10 @@ export class PcapngParser implements CaptureParser {
   }
 
   private interfaceBlock(buf: Uint8Array, view: DataView, pos: number, len: number, base: number): void {
+    if (this.interfaces.length >= MAX_PCAPNG_INTERFACES) {
+      this.skipped(base + pos, `interface description block beyond ${MAX_PCAPNG_INTERFACES} interfaces in one section; block skipped`);
+      return;
+    }
     const le = this.le;
     const linkType = view.getUint16(pos + 8, le);
     const snaplen = view.getUint32(pos + 12, le);
@@ -369,7 +382,7 @@ export class PcapngParser implements CaptureParser {
       if (code === 0) break;
       const v = o + 4;
       if (v + olen > oend) {
-        this.notes.push(`interface description block at byte ${base + pos}: option ${code} overruns the block; remaining options ignored`);
+        this.note(`interface description block at byte ${base + pos}: option ${code} overruns the block; remaining options ignored`);
         break;
       }
       if (code === 9 && olen >= 1) tsresol = buf[v]!;
@@ -482,15 +495,20 @@ export class PcapngParser implements CaptureParser {
   /** Records a corrupt block at file offset `at` and enters resynchronisation. */
   private corrupt(at: number, detail: string): void {
     const err = new CaptureError('capture-corrupt', this.file, at, detail);
-    this.problems.push(err);
-    this.notes.push(`corrupt block at byte ${at}: ${detail}`);
+    if (this.problems.length < MAX_KEPT_NOTES) this.problems.push(err);
+    this.note(`corrupt block at byte ${at}: ${detail}`);
     this.resyncBad = at;
     this.resyncError = err;
   }
 
   private skipped(at: number, detail: string): void {
-    this.problems.push(new CaptureError('capture-corrupt', this.file, at, detail));
-    this.notes.push(`byte ${at}: ${detail}`);
+    if (this.problems.length < MAX_KEPT_NOTES) this.problems.push(new CaptureError('capture-corrupt', this.file, at, detail));
+    this.note(`byte ${at}: ${detail}`);
+  }
+
+  private note(text: string): void {
+    if (this.notes.length < MAX_KEPT_NOTES) this.notes.push(text);
+    else this.notesDropped++;
   }
 
   private stop(err: CaptureError): void {

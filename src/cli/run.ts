@@ -2,11 +2,11 @@
  * The command line (yargs). The only place that knows about stdout, stderr and exit codes; argv and
  * the streams are parameters so tests run it in-process.
  */
-import { closeSync, existsSync, openSync, realpathSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, realpathSync, renameSync, statSync, writeSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import yargs from 'yargs';
 import { analyzeCaptures } from '../analyze.js';
-import { runMonitor, type MonitorArgs } from './monitor.js';
+import type { MonitorArgs } from './monitor.js';
 import { NetmatrixError, UsageError } from '../errors.js';
 import { inventoryFromFlags, mergeInventories, type Inventory } from '../policy/inventory.js';
 import { builtinMatrices, loadInventoryFile, loadRuleSet } from '../policy/load.js';
@@ -68,17 +68,26 @@ export function buildInventory(args: MatrixArgs, extra?: Inventory): Inventory {
 /** Writes to a temporary name beside the target and renames at the end: no half file on a crash. */
 class FileSink {
   private readonly fd: number;
-  private readonly tmp: string;
+  private readonly tmp: string | undefined;
   constructor(private readonly path: string) {
-    this.tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-    this.fd = openSync(this.tmp, 'w');
+    // Robustness fix: a target that exists and is not a regular file (/dev/null, a FIFO, a terminal)
+    // is written in place. The rename used to replace it: as root, `--output /dev/null` turned the
+    // system's /dev/null into a regular file holding the report.
+    let special = false;
+    try {
+      special = !statSync(path).isFile();
+    } catch {
+      special = false; // does not exist yet: a new regular file
+    }
+    this.tmp = special ? undefined : join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+    this.fd = openSync(this.tmp ?? path, 'w');
   }
   write = (text: string): void => {
     writeSync(this.fd, text);
   };
   commit(): void {
     closeSync(this.fd);
-    renameSync(this.tmp, this.path);
+    if (this.tmp !== undefined) renameSync(this.tmp, this.path);
   }
 }
 
@@ -234,6 +243,8 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
           .option('metrics', { type: 'string', describe: 'serve Prometheus metrics on HOST:PORT (e.g. 127.0.0.1:9469)' })
           .option('duration', { type: 'number', describe: 'stop after this many seconds (default: run until SIGINT/SIGTERM)' }),
       async (args) => {
+        // Loaded on demand: analyze never pays for the live capture and metrics modules.
+        const { runMonitor } = await import('./monitor.js');
         code = await runMonitor(args as unknown as MonitorArgs, io);
       },
     )

@@ -32,12 +32,21 @@ export interface FragmentOptions {
   maxDatagrams: number;
   /** Seconds (packet time) after the first fragment before a datagram is discarded. Default 30. */
   timeoutSec: number;
+  /**
+   * Upper bound on stored pieces per datagram. Default 4096: a 65535-byte datagram cut at the
+   * smallest IPv4 MTU (68, 48 data bytes per fragment) has 1366 pieces. (Robustness fix: each
+   * fragment used to scan and re-sort every piece of its datagram, and 1-byte fragments can make
+   * 65535 of them: a 7 MB crafted capture took over three minutes.) A datagram that would need
+   * more is discarded and the fragment dropped (stats.droppedOverCap, stats.evicted).
+   */
+  maxPieces: number;
 }
 
 export const DEFAULT_FRAGMENT_OPTIONS: Readonly<FragmentOptions> = Object.freeze({
   maxBytes: 8 * 1024 * 1024,
   maxDatagrams: 4096,
   timeoutSec: 30,
+  maxPieces: 4096,
 });
 
 export interface FragmentStats {
@@ -123,6 +132,7 @@ export class FragmentReassembler {
     if (opts?.maxBytes !== undefined && opts.maxBytes >= 0) o.maxBytes = opts.maxBytes;
     if (opts?.maxDatagrams !== undefined && opts.maxDatagrams >= 1) o.maxDatagrams = Math.floor(opts.maxDatagrams);
     if (opts?.timeoutSec !== undefined && opts.timeoutSec >= 0) o.timeoutSec = opts.timeoutSec;
+    if (opts?.maxPieces !== undefined && opts.maxPieces >= 1) o.maxPieces = Math.floor(opts.maxPieces);
     this.options = Object.freeze(o);
   }
 
@@ -199,19 +209,48 @@ export class FragmentReassembler {
     if (offset < end) {
       // Holes of [offset, end) not yet covered: first data wins.
       const pieces = dg.pieces;
+      // Robustness fix: start at the first piece ending after `offset` (binary search: pieces are
+      // sorted and disjoint, so their ends are sorted too) and splice the new pieces in place of
+      // the scanned range, instead of scanning from the first piece and sorting after every push.
+      let first = 0;
+      let hi = pieces.length;
+      while (first < hi) {
+        const mid = (first + hi) >>> 1;
+        if (pieces[mid]!.end <= offset) first = mid + 1;
+        else hi = mid;
+      }
       const fresh: Piece[] = [];
+      /** pieces[first, last) interleaved with the fresh pieces, in offset order. */
+      const merged: Piece[] = [];
       let cur = offset;
       let overlap = false;
-      for (let i = 0; i < pieces.length && cur < end; i++) {
-        const p = pieces[i]!;
-        if (p.end <= cur) continue;
+      let last = first;
+      for (; last < pieces.length && cur < end; last++) {
+        const p = pieces[last]!;
         if (p.off >= end) break;
         overlap = true;
-        if (p.off > cur) fresh.push(makePiece(cur, p.off, offset, captured));
+        if (p.off > cur) {
+          const q = makePiece(cur, p.off, offset, captured);
+          fresh.push(q);
+          merged.push(q);
+        }
+        merged.push(p);
         cur = p.end;
       }
-      if (cur < end) fresh.push(makePiece(cur, end, offset, captured));
+      if (cur < end) {
+        const q = makePiece(cur, end, offset, captured);
+        fresh.push(q);
+        merged.push(q);
+      }
       if (overlap) this.stats.overlaps++;
+
+      if (pieces.length + fresh.length > this.options.maxPieces) {
+        // Too many pieces for one datagram: discard it, as when it cannot fit under maxBytes.
+        if (pieces.length > 0) this.stats.evicted++;
+        this.discard(dg);
+        this.stats.droppedOverCap++;
+        return DROPPED_OVER_CAP;
+      }
 
       let need = 0;
       for (const p of fresh) need += p.data.length + PIECE_OVERHEAD;
@@ -224,13 +263,10 @@ export class FragmentReassembler {
           return DROPPED_OVER_CAP;
         }
       }
-      for (const p of fresh) {
-        pieces.push(p);
-        dg.covered += p.end - p.off;
-      }
+      for (const p of fresh) dg.covered += p.end - p.off;
+      if (fresh.length > 0) pieces.splice(first, last - first, ...merged);
       dg.bytes += need;
       this.bytes += need;
-      if (fresh.length > 0) pieces.sort(byOffset);
     }
 
     if (dg.total >= 0 && dg.covered === dg.total) return this.complete(dg);
@@ -325,7 +361,3 @@ function makePiece(from: number, to: number, fragOff: number, captured: Uint8Arr
 }
 
 const EMPTY = new Uint8Array(0);
-
-function byOffset(a: Piece, b: Piece): number {
-  return a.off - b.off;
-}

@@ -2,8 +2,13 @@
  * In-order reassembly of the FIRST bytes of one TCP direction, for the classifier: a ClientHello may
  * span several segments and segments may arrive out of order or be retransmitted. Bounded: at most
  * `cap` bytes are kept, and at most MAX_PENDING out-of-order segments wait for the gap to fill.
+ * (robustness fix: a segment waits only within what `cap` leaves beside the contiguous bytes, so
+ * the waiting bytes never exceed `cap` either; before, each of the 16 waiting segments could hold
+ * up to `cap` bytes, 17 x cap per direction. The buffer is also allocated on the first byte, not
+ * per flow: a SYN scan's flows never carry payload and used to cost 2 x 2 KiB each.)
  */
 const MAX_PENDING = 16;
+const EMPTY = new Uint8Array(0);
 
 export class StreamPrefix {
   /** Sequence number of the first byte of the stream (ISN + 1), once known. */
@@ -12,9 +17,27 @@ export class StreamPrefix {
   /** Contiguous bytes from `base`. */
   length = 0;
   private pending: { offset: number; bytes: Uint8Array }[] = [];
+  /** Bytes held by `pending` (robustness fix: <= cap - length when a segment is added, so <= cap). */
+  private pendingHeld = 0;
 
   constructor(private readonly cap: number) {
-    this.buf = new Uint8Array(Math.min(cap, 2048));
+    // Allocated on the first byte (see append): most flows of a scan never carry any.
+    this.buf = EMPTY;
+  }
+
+  /** Bytes held in out-of-order segments waiting for a gap to fill (never more than cap). */
+  get pendingBytes(): number {
+    return this.pendingHeld;
+  }
+
+  /** Out-of-order segments waiting (at most 16). */
+  get pendingSegments(): number {
+    return this.pending.length;
+  }
+
+  /** Size of the contiguous buffer allocated (<= cap). */
+  get capacity(): number {
+    return this.buf.length;
   }
 
   /** The SYN's sequence number fixes where the stream starts. */
@@ -42,7 +65,13 @@ export class StreamPrefix {
     // Offsets past the cap (or "negative" ones, which wrap to huge values) are ignored.
     if (offset >= this.cap) return false;
     if (offset > this.length) {
-      if (this.pending.length < MAX_PENDING) this.pending.push({ offset, bytes: payload.slice(0, this.cap - offset) });
+      // Keep the head of the segment (nearest the gap), within what the cap leaves.
+      const room = Math.min(this.cap - offset, this.cap - this.length - this.pendingHeld);
+      if (this.pending.length < MAX_PENDING && room > 0) {
+        const bytes = payload.slice(0, room);
+        this.pending.push({ offset, bytes });
+        this.pendingHeld += bytes.length;
+      }
       return false;
     }
     const before = this.length;
@@ -56,6 +85,7 @@ export class StreamPrefix {
         if (seg.offset <= this.length) {
           this.append(seg.offset, seg.bytes);
           this.pending.splice(i, 1);
+          this.pendingHeld -= seg.bytes.length;
           progressed = true;
           break;
         }
@@ -68,7 +98,7 @@ export class StreamPrefix {
     const end = Math.min(offset + payload.length, this.cap);
     if (end <= this.length) return;
     if (end > this.buf.length) {
-      let size = this.buf.length;
+      let size = Math.max(this.buf.length, 2048);
       while (size < end) size *= 2;
       const grown = new Uint8Array(Math.min(size, this.cap));
       grown.set(this.buf.subarray(0, this.length));
@@ -83,7 +113,8 @@ export class StreamPrefix {
   release(): void {
     this.released = true;
     this.length = 0;
-    this.buf = new Uint8Array(0);
+    this.buf = EMPTY;
     this.pending = [];
+    this.pendingHeld = 0;
   }
 }

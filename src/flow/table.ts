@@ -197,9 +197,26 @@ export class FlowTable {
     this.onEnd(flow);
   }
 
+  /**
+   * Robustness fix: one iterator kept across evictions. A fresh `for..of` over the Map restarts at
+   * its first slot and walks every slot an earlier delete left empty (V8 compacts them only on a
+   * rehash), which made each eviction O(evicted so far) and a 1M-SYN scan at --max-flows 20000 take
+   * minutes. Every entry before the kept iterator's position has been evicted, so its next entry is
+   * still the oldest live flow; entries added later come after it (Map order is creation order).
+   */
+  private evictIter: Iterator<[string, Flow]> | undefined;
+
   private evictOldest(): void {
-    // Map iteration order is creation order: the first entry is the oldest flow.
-    for (const [key, flow] of this.flows) {
+    // Map iteration order is creation order: the next entry is the oldest flow.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      this.evictIter ??= this.flows.entries();
+      const next = this.evictIter.next();
+      if (next.done) {
+        // A finished iterator stays finished: start again from the front.
+        this.evictIter = undefined;
+        continue;
+      }
+      const [key, flow] = next.value;
       this.stats.evicted++;
       this.end(key, flow, 'evicted');
       return;

@@ -3,8 +3,9 @@
  * Unicode line/paragraph separators and the bidirectional overrides become visible escapes, so a
  * crafted SNI cannot move the cursor, recolour the screen or reorder what a reviewer reads.
  */
+// (Robustness fix: U+061C ARABIC LETTER MARK added here and below; it is a bidi mark like U+200E/U+200F.)
 // eslint-disable-next-line no-control-regex
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\\]/g;
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\\]/g;
 
 function escapeChar(c: string): string {
   if (c === '\\') return '\\\\';
@@ -18,7 +19,7 @@ export function escapeText(s: string): string {
 }
 
 // eslint-disable-next-line no-control-regex
-const JSON_EXTRA = /[\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+const JSON_EXTRA = /[\u007f-\u009f\u061c\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
 /**
  * JSON.stringify escapes C0 controls, quotes and backslashes; this also escapes DEL, C1 controls

@@ -82,7 +82,7 @@ export class TableWriter implements ReportWriter {
    */
   private table(head: string[], fixed?: number[]): Table.Table {
     const options: Table.TableConstructorOptions = {
-      head: head.map((h) => (this.opts.color ? `${COLORS.bold}${h}${COLORS.reset}` : h)),
+      head,
       style: { head: [], border: [], compact: false },
       wordWrap: true,
       wrapOnWordBoundary: false,
@@ -93,6 +93,15 @@ export class TableWriter implements ReportWriter {
       const each = Math.max(16, Math.floor((this.opts.width - used) / flexible));
       options.colWidths = [...fixed, ...new Array<number>(flexible).fill(each)];
     }
+    // Robustness fix: cli-table3 wraps (wrapOnWordBoundary: false) by raw string length, escape codes
+    // included, so a bold header that only just fits ("evidence" in a 16-column cell) was cut inside
+    // its reset code and sent a broken CSI to the terminal. Bold only the headers whose codes fit.
+    const widths = options.colWidths;
+    options.head = head.map((h, i) => {
+      const width = widths?.[i];
+      const fits = width === undefined || width === null || h.length + COLORS.bold.length + COLORS.reset.length <= width - 2;
+      return this.opts.color && fits ? `${COLORS.bold}${h}${COLORS.reset}` : h;
+    });
     return new Table(options);
   }
 
@@ -142,8 +151,11 @@ export class TableWriter implements ReportWriter {
     const out: string[] = [];
     const h = this.header;
     if (h) {
-      out.push(`netmatrix: matrix ${h.matrix.name} (${h.matrix.title}), phase ${h.matrix.phase}`);
-      out.push(`captures: ${h.files.join(', ')}`);
+      // Robustness fix: escaped like every other cell. Capture names come from the shell (a rotated
+      // set copied off a compromised machine can name its files with escape sequences), the title
+      // from a rules file.
+      out.push(escapeText(`netmatrix: matrix ${h.matrix.name} (${h.matrix.title}), phase ${h.matrix.phase}`));
+      out.push(escapeText(`captures: ${h.files.join(', ')}`));
     }
     out.push('');
     const flows = this.table(['client -> server', 'port', 'service', 'rule', 'verdict', 'flows', 'bytes']);
@@ -176,6 +188,10 @@ export class TableWriter implements ReportWriter {
       out.push(`decoder: ${summary.decode.malformed} malformed, ${summary.decode.truncated} truncated packets (see --format json summary.decode.weirds)`);
     }
     if (summary.flowTable.evicted > 0) out.push(`flow table: ${summary.flowTable.evicted} flows evicted at --max-flows`);
+    // Robustness fix: hitting the fragment reassembly bound is reported here too, not only in JSON.
+    if (summary.decode.fragmentsEvicted > 0) {
+      out.push(`ip fragments: ${summary.decode.fragmentsEvicted} incomplete datagrams evicted at the reassembly memory bound`);
+    }
     for (const i of summary.inputs) {
       if (i.stopped) out.push(this.paint('yellow', `INCOMPLETE: ${escapeText(i.stopped.message)}`));
     }
