@@ -48,6 +48,10 @@ export interface Flow {
   historySeen: number;
   /** Where the flow's first packet was: file index in the run. */
   fileIndex: number;
+  /** The flow table's lookup key (lower address, higher address, protocol and ports). */
+  keyLo: string;
+  keyHi: string;
+  keyPorts: number;
 }
 
 export function newFlow(
@@ -79,6 +83,9 @@ export function newFlow(
     endReason: undefined,
     historySeen: 0,
     fileIndex,
+    keyLo: '',
+    keyHi: '',
+    keyPorts: 0,
   };
 }
 

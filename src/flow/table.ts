@@ -44,16 +44,17 @@ const EMPTY = new Uint8Array(0);
 /** Sweep for timeouts every this many seconds of packet time. */
 const SWEEP_INTERVAL = 5;
 
-function flowKey(proto: number, a: string, pa: number, b: string, pb: number): string {
-  // Canonical order: the lower (address, port) first, so both directions share one key.
-  if (a < b || (a === b && pa <= pb)) return `${proto}|${a}|${pa}|${b}|${pb}`;
-  return `${proto}|${b}|${pb}|${a}|${pa}`;
-}
 
 export class FlowTable {
-  private readonly flows = new Map<string, Flow>();
-  /** Closed flows waiting out closeDelay: key -> time they closed. */
-  private readonly closing = new Map<string, number>();
+  /** Live flows by id; Map order is creation order (the oldest first, for eviction). */
+  private readonly flows = new Map<number, Flow>();
+  /**
+   * Lookup: lower address -> higher address -> protocol and ports -> flow. The address strings come
+   * from the decoder's cache, so no key string is built per packet and their hashes are reused.
+   */
+  private readonly index = new Map<string, Map<string, Map<number, Flow>>>();
+  /** Closed flows waiting out closeDelay: flow id -> time they closed. */
+  private readonly closing = new Map<number, number>();
   private nextId = 1;
   private now = -Infinity;
   private lastSweep = -Infinity;
@@ -79,27 +80,31 @@ export class FlowTable {
     }
     const sport = tcp ? tcp.srcPort : (udp as NonNullable<typeof udp>).srcPort;
     const dport = tcp ? tcp.dstPort : (udp as NonNullable<typeof udp>).dstPort;
-    const key = flowKey(p.proto, p.src, sport, p.dst, dport);
-    let flow = this.flows.get(key);
+    // Canonical order: the lower (address, port) first, so both directions share one entry.
+    const srcFirst = p.src < p.dst || (p.src === p.dst && sport <= dport);
+    const lo = srcFirst ? p.src : p.dst;
+    const hi = srcFirst ? p.dst : p.src;
+    const ports = p.proto * 4294967296 + (srcFirst ? sport * 65536 + dport : dport * 65536 + sport);
+    let flow = this.index.get(lo)?.get(hi)?.get(ports);
     const flags = tcp ? tcp.flags : 0;
-    if (flow && tcp && flags & TCP_SYN && !(flags & TCP_ACK) && this.closing.has(key)) {
+    if (flow && tcp && flags & TCP_SYN && !(flags & TCP_ACK) && this.closing.has(flow.id)) {
       // A new SYN on a closed connection: the port was reused for a new connection.
-      this.end(key, flow, 'closed');
+      this.end(flow, 'closed');
       flow = undefined;
     }
-    if (!flow) flow = this.create(key, p, sport, dport, fileIndex);
+    if (!flow) flow = this.create(lo, hi, ports, p, sport, dport, fileIndex);
     const fromClient = p.src === flow.client.ip && sport === flow.client.port;
     const dir = fromClient ? flow.orig : flow.resp;
     dir.packets++;
     dir.bytes += p.ipLen;
     dir.payloadBytes += p.payloadLen;
     if (p.ts > flow.end) flow.end = p.ts;
-    if (tcp) this.tcpPacket(key, flow, p, fromClient);
+    if (tcp) this.tcpPacket(flow, p, fromClient);
     else if (!flow.classifier.done) flow.classifier.datagram(p.payload);
     return flow;
   }
 
-  private create(key: string, p: Packet, sport: number, dport: number, fileIndex: number): Flow {
+  private create(lo: string, hi: string, ports: number, p: Packet, sport: number, dport: number, fileIndex: number): Flow {
     if (this.flows.size >= this.opts.maxFlows) this.evictOldest();
     const transport = p.tcp ? 'tcp' : 'udp';
     let srcIsClient = true;
@@ -127,7 +132,15 @@ export class FlowTable {
       flow.origStream = new StreamPrefix(CLIENT_PREFIX_CAP);
       flow.respStream = new StreamPrefix(SERVER_PREFIX_CAP);
     }
-    this.flows.set(key, flow);
+    flow.keyLo = lo;
+    flow.keyHi = hi;
+    flow.keyPorts = ports;
+    this.flows.set(flow.id, flow);
+    let byHi = this.index.get(lo);
+    if (!byHi) this.index.set(lo, (byHi = new Map()));
+    let byPorts = byHi.get(hi);
+    if (!byPorts) byHi.set(hi, (byPorts = new Map()));
+    byPorts.set(ports, flow);
     this.stats.flows++;
     this.stats.active = this.flows.size;
     return flow;
@@ -141,7 +154,7 @@ export class FlowTable {
     return true;
   }
 
-  private tcpPacket(key: string, flow: Flow, p: Packet, fromClient: boolean): void {
+  private tcpPacket(flow: Flow, p: Packet, fromClient: boolean): void {
     const tcp = p.tcp as NonNullable<Packet['tcp']>;
     const flags = tcp.flags;
     const hasData = p.payloadLen > 0;
@@ -175,7 +188,7 @@ export class FlowTable {
     const r = flow.tcp.resp;
     const terminal =
       o === EndpointState.Reset || r === EndpointState.Reset || (o === EndpointState.Closed && r === EndpointState.Closed);
-    if (terminal && !this.closing.has(key)) this.closing.set(key, p.ts);
+    if (terminal && !this.closing.has(flow.id)) this.closing.set(flow.id, p.ts);
   }
 
   private releaseStreams(flow: Flow): void {
@@ -185,9 +198,19 @@ export class FlowTable {
     flow.respStream = undefined;
   }
 
-  private end(key: string, flow: Flow, reason: EndReason): void {
-    this.flows.delete(key);
-    this.closing.delete(key);
+  private end(flow: Flow, reason: EndReason): void {
+    this.flows.delete(flow.id);
+    this.closing.delete(flow.id);
+    const byHi = this.index.get(flow.keyLo);
+    const byPorts = byHi?.get(flow.keyHi);
+    if (byPorts?.get(flow.keyPorts) === flow) {
+      byPorts.delete(flow.keyPorts);
+      // Empty inner maps go too: a scan of a million addresses must not leave a million behind.
+      if (byPorts.size === 0) {
+        byHi?.delete(flow.keyHi);
+        if (byHi?.size === 0) this.index.delete(flow.keyLo);
+      }
+    }
     this.stats.active = this.flows.size;
     flow.endReason = reason;
     if (!flow.classifier.done && flow.transport === 'tcp') {
@@ -204,7 +227,7 @@ export class FlowTable {
    * minutes. Every entry before the kept iterator's position has been evicted, so its next entry is
    * still the oldest live flow; entries added later come after it (Map order is creation order).
    */
-  private evictIter: Iterator<[string, Flow]> | undefined;
+  private evictIter: Iterator<[number, Flow]> | undefined;
 
   private evictOldest(): void {
     // Map iteration order is creation order: the next entry is the oldest flow.
@@ -216,9 +239,9 @@ export class FlowTable {
         this.evictIter = undefined;
         continue;
       }
-      const [key, flow] = next.value;
+      const flow = next.value[1];
       this.stats.evicted++;
-      this.end(key, flow, 'evicted');
+      this.end(flow, 'evicted');
       return;
     }
   }
@@ -226,18 +249,18 @@ export class FlowTable {
   /** Ends closed flows after closeDelay and idle flows after their timeout. */
   private sweep(): void {
     this.lastSweep = this.now;
-    for (const [key, closedAt] of this.closing) {
+    for (const [id, closedAt] of this.closing) {
       if (this.now - closedAt >= this.opts.closeDelay) {
-        const flow = this.flows.get(key);
-        if (flow) this.end(key, flow, 'closed');
-        else this.closing.delete(key);
+        const flow = this.flows.get(id);
+        if (flow) this.end(flow, 'closed');
+        else this.closing.delete(id);
       }
     }
-    for (const [key, flow] of this.flows) {
+    for (const flow of this.flows.values()) {
       const timeout = flow.transport === 'tcp' ? this.opts.tcpIdleTimeout : this.opts.udpIdleTimeout;
       if (this.now - flow.end >= timeout) {
         this.stats.timedOut++;
-        this.end(key, flow, 'idle');
+        this.end(flow, 'idle');
       }
     }
   }
@@ -255,6 +278,6 @@ export class FlowTable {
 
   /** Capture over: every flow still in the table ends now, in creation order. */
   flush(): void {
-    for (const [key, flow] of this.flows) this.end(key, flow, this.closing.has(key) ? 'closed' : 'capture-end');
+    for (const flow of this.flows.values()) this.end(flow, this.closing.has(flow.id) ? 'closed' : 'capture-end');
   }
 }

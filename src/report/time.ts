@@ -1,3 +1,7 @@
+/** The date part of the last second formatted: consecutive flows share it (a hot path of the JSON report). */
+let cachedSec = NaN;
+let cachedPrefix = '';
+
 /** Packet time (float seconds since the epoch) as ISO 8601 UTC with microseconds. */
 export function isoTime(ts: number): string {
   if (!Number.isFinite(ts)) return '';
@@ -7,7 +11,11 @@ export function isoTime(ts: number): string {
     sec += 1;
     micros -= 1e6;
   }
-  const date = new Date(sec * 1000);
-  if (Number.isNaN(date.getTime())) return String(ts);
-  return `${date.toISOString().slice(0, 19)}.${String(micros).padStart(6, '0')}Z`;
+  if (sec !== cachedSec) {
+    const date = new Date(sec * 1000);
+    if (Number.isNaN(date.getTime())) return String(ts);
+    cachedSec = sec;
+    cachedPrefix = date.toISOString().slice(0, 19);
+  }
+  return `${cachedPrefix}.${String(micros).padStart(6, '0')}Z`;
 }
