@@ -17,7 +17,7 @@ import { flowRecord, reportHeader, Tally } from '../report/model.js';
 import { TableWriter } from '../report/table.js';
 import { isoTime } from '../report/time.js';
 import type { CliIO, MatrixArgs } from './run.js';
-import { buildInventory } from './run.js';
+import { buildInventory, checkBounds } from './run.js';
 
 export interface MonitorArgs extends MatrixArgs {
   interface: string[];
@@ -28,6 +28,7 @@ export interface MonitorArgs extends MatrixArgs {
   'secagg-timeout': number;
   'stats-interval': number;
   'max-flows': number;
+  'max-fragment-bytes': number;
   'write-evidence': string | undefined;
   metrics: string | undefined;
   duration: number | undefined;
@@ -70,7 +71,7 @@ export async function runMonitor(args: MonitorArgs, io: CliIO, stops: StopSource
   positive('stats-interval', args['stats-interval'], true);
   positive('snaplen', args.snaplen);
   if (args.duration !== undefined) positive('duration', args.duration);
-  if (!Number.isInteger(args['max-flows']) || args['max-flows'] < 1) throw new UsageError('--max-flows must be a positive integer');
+  checkBounds(args);
   const rules = loadRuleSet(args.matrix, args.phase);
   const inventory = buildInventory(args, selfInventory(args.interface, args['self-role']));
   const format = args.format ?? (io.stdoutIsTTY ? 'text' : 'jsonl');
@@ -110,6 +111,7 @@ export async function runMonitor(args: MonitorArgs, io: CliIO, stops: StopSource
       rules,
       inventory,
       flow: { maxFlows: args['max-flows'] },
+      fragmentBytes: args['max-fragment-bytes'],
       secaggTimeout: args['secagg-timeout'],
       onAlert: printAlert,
       onFlow: (flow) => {

@@ -43,6 +43,7 @@ interface AnalyzeArgs extends MatrixArgs {
   format: 'table' | 'json' | 'jsonl';
   output: string | undefined;
   'max-flows': number;
+  'max-fragment-bytes': number;
   'max-rows': number;
   'secagg-timeout': number | undefined;
   progress: boolean | undefined;
@@ -101,7 +102,7 @@ function sameFile(a: string, b: string): boolean {
 
 function runAnalyze(args: AnalyzeArgs, io: CliIO): number {
   if (args.captures.length === 0) throw new UsageError('analyze: give at least one capture file');
-  if (!Number.isInteger(args['max-flows']) || args['max-flows'] < 1) throw new UsageError('--max-flows must be a positive integer');
+  checkBounds(args);
   if (!Number.isInteger(args['max-rows']) || args['max-rows'] < 1) throw new UsageError('--max-rows must be a positive integer');
   const timeout = args['secagg-timeout'];
   if (timeout !== undefined && !(timeout > 0)) throw new UsageError('--secagg-timeout must be a positive number of seconds');
@@ -165,6 +166,7 @@ function runAnalyze(args: AnalyzeArgs, io: CliIO): number {
     rules,
     inventory,
     flow: { maxFlows: args['max-flows'] },
+    fragmentBytes: args['max-fragment-bytes'],
     ...(args['secagg-timeout'] === undefined ? {} : { secaggTimeout: args['secagg-timeout'] }),
     onFlow: (flow) => {
       begin();
@@ -187,6 +189,19 @@ function runAnalyze(args: AnalyzeArgs, io: CliIO): number {
   file?.commit();
   if (!result.complete) io.stderr('netmatrix: the capture is incomplete: the report covers only what was read\n');
   return summary.exitCode;
+}
+
+/** Memory bounds, shared by analyze and monitor. */
+export const boundOptions = {
+  'max-flows': { type: 'number', default: 100_000, describe: 'live flows kept at most; the oldest is evicted and counted beyond it' },
+  'max-fragment-bytes': { type: 'number', default: 8 * 1024 * 1024, describe: 'bytes of IP fragments buffered at most; the oldest datagram is dropped and counted beyond it' },
+} as const;
+
+export function checkBounds(args: { 'max-flows': number; 'max-fragment-bytes': number }): void {
+  if (!Number.isInteger(args['max-flows']) || args['max-flows'] < 1) throw new UsageError('--max-flows must be a positive integer');
+  if (!Number.isInteger(args['max-fragment-bytes']) || args['max-fragment-bytes'] < 65536) {
+    throw new UsageError('--max-fragment-bytes must be an integer of at least 65536 (one whole datagram)');
+  }
 }
 
 /** The matrix and inventory options, shared by analyze and monitor. */
@@ -215,7 +230,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
           .options(matrixOptions)
           .option('format', { choices: ['table', 'json', 'jsonl'] as const, default: 'table' as const })
           .option('output', { alias: 'o', type: 'string', describe: 'write the report to FILE instead of stdout' })
-          .option('max-flows', { type: 'number', default: 100_000, describe: 'live flows kept at most; the oldest is evicted and counted beyond it' })
+          .options(boundOptions)
           .option('secagg-timeout', { type: 'number', describe: 'seconds a secagg session may last (default: only sessions still open at the end are reported)' })
           .option('max-rows', { type: 'number', default: 200, describe: 'table rows listed at most per section' })
           .option('progress', { type: 'boolean', describe: 'progress bar on stderr (default: when stderr is a terminal and the input is large)' })
@@ -237,7 +252,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
           .option('format', { choices: ['jsonl', 'text'] as const, describe: 'alerts as JSON lines (default when stdout is not a terminal) or readable lines' })
           .option('secagg-timeout', { type: 'number', default: 60, describe: 'seconds a secagg session may stay open before it is reported' })
           .option('stats-interval', { type: 'number', default: 60, describe: 'seconds between statistics lines (0: only at exit)' })
-          .option('max-flows', { type: 'number', default: 100_000, describe: 'live flows kept at most; the oldest is evicted and counted beyond it' })
+          .options(boundOptions)
           .option('max-rows', { type: 'number', default: 200, describe: 'table rows listed at most per section in the summary' })
           .option('write-evidence', { type: 'string', describe: 'write the packets of every alerting flow to FILE.pcap (or .pcapng)' })
           .option('metrics', { type: 'string', describe: 'serve Prometheus metrics on HOST:PORT (e.g. 127.0.0.1:9469)' })

@@ -131,6 +131,37 @@ describe('netmatrix analyze', () => {
     expect(stdout).toContain('gui-not-localhost');
   });
 
+  it('--max-fragment-bytes bounds IP reassembly and hitting it is reported', async () => {
+    // 200 first fragments (MF set, 1400 bytes each, distinct ids) that never complete: 280 KB.
+    const frames = [];
+    for (let id = 0; id < 200; id++) {
+      const f = new Uint8Array(14 + 20 + 1400);
+      const dv = new DataView(f.buffer);
+      dv.setUint16(12, 0x0800);
+      f[14] = 0x45;
+      dv.setUint16(16, 20 + 1400);
+      dv.setUint16(18, id);
+      dv.setUint16(20, 0x2000); // more fragments, offset 0
+      f[22] = 64;
+      f[23] = 17;
+      f.set([203, 0, 113, 9], 26);
+      f.set([10, 0, 0, 2], 30);
+      frames.push({ ts: 1_700_000_000 + id / 1000, data: f });
+    }
+    const file = join(tmp, 'fragments.pcap');
+    writeFileSync(file, pcapFile(frames));
+    const decode = async (...extra: string[]) => {
+      const { code, stdout } = await cli('analyze', file, '--node', '10.0.0.2', '--format', 'json', ...extra);
+      expect(code).toBe(0);
+      return (JSON.parse(stdout) as { summary: { decode: { fragmentsEvicted: number } } }).summary.decode;
+    };
+    expect((await decode()).fragmentsEvicted).toBe(0);
+    expect((await decode('--max-fragment-bytes', '65536')).fragmentsEvicted).toBeGreaterThan(150);
+    const bad = await cli('analyze', file, '--node', '10.0.0.2', '--max-fragment-bytes', '100');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toBe('netmatrix: --max-fragment-bytes must be an integer of at least 65536 (one whole datagram)\n');
+  });
+
   it('several files are one run: flows continue across them', async () => {
     const frames = tcpConnectionFrames(1_700_000_000, '10.0.0.2', 40000, '10.0.0.1', 50051, craftedClientHello(new TextEncoder().encode('researcher'), ['h2']));
     const a = join(tmp, 'part1.pcap');
