@@ -15,6 +15,7 @@ import { JsonlWriter, JsonWriter } from '../report/json.js';
 import { reportHeader, Tally } from '../report/model.js';
 import { TableWriter } from '../report/table.js';
 import type { ReportWriter, Sink } from '../report/writer.js';
+import { describeFailure, findExpectations, junit, updateExpectation, verifyOne, type VerifyResult } from '../verify/verify.js';
 
 export interface CliIO {
   stdout: (text: string) => void;
@@ -191,6 +192,35 @@ function runAnalyze(args: AnalyzeArgs, io: CliIO): number {
   return summary.exitCode;
 }
 
+function runVerify(paths: string[], junitFile: string | undefined, update: boolean, io: CliIO): number {
+  const expectations = findExpectations(paths);
+  const results: VerifyResult[] = [];
+  for (const e of expectations) {
+    const r = verifyOne(e);
+    results.push(r);
+    if (update) {
+      if (!r.passed) updateExpectation(r);
+      io.stdout(`${r.passed ? 'same   ' : 'UPDATED'} ${escapeText(r.expectation)}\n`);
+    } else if (r.passed) {
+      io.stdout(`PASS ${escapeText(r.capture)} (${r.flows} flows, ${r.seconds.toFixed(2)} s)\n`);
+    } else {
+      io.stdout(`FAIL ${escapeText(r.capture)}: ${escapeText(describeFailure(r).replace(/\n/g, '; '))}\n`);
+    }
+  }
+  if (junitFile) {
+    const sink = new FileSink(junitFile);
+    sink.write(junit(results, process.cwd()));
+    sink.commit();
+  }
+  const failed = results.filter((r) => !r.passed).length;
+  if (update) {
+    io.stdout(`${failed} of ${results.length} expectations updated: review them with git diff\n`);
+    return 0;
+  }
+  io.stdout(`verify: ${results.length - failed} passed, ${failed} failed\n`);
+  return failed > 0 ? 1 : 0;
+}
+
 /** Memory bounds, shared by analyze and monitor. */
 export const boundOptions = {
   'max-flows': { type: 'number', default: 100_000, describe: 'live flows kept at most; the oldest is evicted and counted beyond it' },
@@ -263,7 +293,19 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
         code = await runMonitor(args as unknown as MonitorArgs, io);
       },
     )
-    .demandCommand(1, 'give a command: analyze or monitor')
+    .command(
+      'verify <paths..>',
+      'replay fixture captures against their expectations (x.pcap beside x.expect.yaml); for CI',
+      (y) =>
+        y
+          .positional('paths', { type: 'string', array: true, demandOption: true, describe: 'folders (searched recursively), expectation files or captures' })
+          .option('junit', { type: 'string', describe: 'also write the results as JUnit XML to FILE' })
+          .option('update', { type: 'boolean', default: false, describe: 'rewrite the expectations from what is observed (review the diff)' }),
+      (args) => {
+        code = runVerify(args.paths as string[], args.junit, args.update, io);
+      },
+    )
+    .demandCommand(1, 'give a command: analyze, monitor or verify')
     .strict()
     .help()
     .version(false)
