@@ -12,6 +12,7 @@ import { inventoryFromFlags, mergeInventories, type Inventory } from '../policy/
 import { builtinMatrices, loadInventoryFile, loadRuleSet } from '../policy/load.js';
 import { escapeText } from '../report/escape.js';
 import { JsonlWriter, JsonWriter } from '../report/json.js';
+import { MarkdownWriter } from '../report/markdown.js';
 import { reportHeader, Tally } from '../report/model.js';
 import { TableWriter } from '../report/table.js';
 import type { ReportWriter, Sink } from '../report/writer.js';
@@ -41,7 +42,7 @@ export interface MatrixArgs {
 
 interface AnalyzeArgs extends MatrixArgs {
   captures: string[];
-  format: 'table' | 'json' | 'jsonl';
+  format: 'table' | 'json' | 'jsonl' | 'markdown';
   output: string | undefined;
   'max-flows': number;
   'max-fragment-bytes': number;
@@ -132,7 +133,9 @@ function runAnalyze(args: AnalyzeArgs, io: CliIO): number {
       ? new JsonWriter(sink)
       : args.format === 'jsonl'
         ? new JsonlWriter(sink)
-        : new TableWriter(sink, {
+        : args.format === 'markdown'
+          ? new MarkdownWriter(sink, args['max-rows'])
+          : new TableWriter(sink, {
             color: args.color ?? (io.stdoutIsTTY && !args.output),
             maxRows: args['max-rows'],
             ...(io.stdoutIsTTY && !args.output && io.columns ? { width: io.columns } : {}),
@@ -258,7 +261,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
         y
           .positional('captures', { type: 'string', array: true, describe: 'capture files; several files are one run', demandOption: true })
           .options(matrixOptions)
-          .option('format', { choices: ['table', 'json', 'jsonl'] as const, default: 'table' as const })
+          .option('format', { choices: ['table', 'json', 'jsonl', 'markdown'] as const, default: 'table' as const })
           .option('output', { alias: 'o', type: 'string', describe: 'write the report to FILE instead of stdout' })
           .options(boundOptions)
           .option('secagg-timeout', { type: 'number', describe: 'seconds a secagg session may last (default: only sessions still open at the end are reported)' })
