@@ -195,7 +195,9 @@ async function main() {
     ];
     const skipped = [];
     const tcpdump = which('tcpdump');
-    if (tcpdump) tools.push({ name: 'tcpdump', cmd: tcpdump, args: (f) => ['-r', f, '-w', '/dev/null'], ok: [0] });
+    // -Z root: as root, tcpdump drops to its own user and chowns the output file; /dev/null must stay root's.
+    const asRoot = process.getuid?.() === 0 ? ['-Z', 'root'] : [];
+    if (tcpdump) tools.push({ name: 'tcpdump', cmd: tcpdump, args: (f) => [...asRoot, '-r', f, '-w', '/dev/null'], ok: [0] });
     else skipped.push('tcpdump (not installed)');
     const ndpi = which('ndpiReader');
     if (ndpi) tools.push({ name: 'ndpiReader', cmd: ndpi, args: (f) => ['-i', f, '-q'], ok: [0] });
