@@ -1,7 +1,7 @@
 /**
  * One captured record as read from a file or a live interface, before any decoding.
- * `data` is a view into the reader's buffer: it is only valid during the callback that receives the
- * frame. Anything kept past that must be copied (and bounded).
+ * The frame object and `data` (a view into the reader's buffer) are only valid during the callback
+ * that receives them: readers refill one object per record. Anything kept must be copied (bounded).
  */
 export interface RawFrame {
   /** Seconds since the epoch (integer part). */

@@ -62,6 +62,7 @@ export class PcapParser implements CaptureParser {
 
   private le = true;
   private nsMul = 1000;
+  private readonly frame: RawFrame = { tsSec: 0, tsNsec: 0, linkType: 0, caplen: 0, origLen: 0, data: new Uint8Array(0), interfaceId: 0, offset: 0 };
   /**
    * libpcap before 2.3 wrote caplen and len the other way round: 2.0-2.2 files always have them
    * swapped, 2.3 files may (when caplen > len). libpcap and Wireshark swap them back; so do we.
@@ -136,16 +137,16 @@ export class PcapParser implements CaptureParser {
           break;
         }
         const dataAt = pos + PCAP_RECORD_HEADER_LENGTH;
-        const frame: RawFrame = {
-          tsSec: view.getUint32(pos, le),
-          tsNsec: view.getUint32(pos + 4, le) * nsMul,
-          linkType,
-          caplen,
-          origLen,
-          data: buf.subarray(dataAt, dataAt + caplen),
-          interfaceId: 0,
-          offset: base + pos,
-        };
+        // One frame object for the whole file, refilled per record: RawFrame is only valid during the
+        // callback (consumers copy what they keep), and this spares the collector an object per packet.
+        const frame = this.frame;
+        frame.tsSec = view.getUint32(pos, le);
+        frame.tsNsec = view.getUint32(pos + 4, le) * nsMul;
+        frame.linkType = linkType;
+        frame.caplen = caplen;
+        frame.origLen = origLen;
+        frame.data = buf.subarray(dataAt, dataAt + caplen);
+        frame.offset = base + pos;
         pos += total;
         frames++;
         onFrame(frame);
