@@ -156,6 +156,8 @@ function runAnalyze(args: AnalyzeArgs, io: CliIO): number {
   };
 
   const tally = new Tally();
+  /** Flows with at least one inventory host (or localhost) at an end. */
+  let involved = 0;
   // Open the output only once the inputs have been checked (analyzeCaptures checks them first).
   const header = reportHeader(rules, inventory, args.captures);
   let begun = false;
@@ -175,6 +177,7 @@ function runAnalyze(args: AnalyzeArgs, io: CliIO): number {
     onFlow: (flow) => {
       begin();
       tally.add(flow);
+      if (flow.scope !== 'unrelated') involved++;
       writer.flow(flow);
     },
     onProgress,
@@ -192,6 +195,10 @@ function runAnalyze(args: AnalyzeArgs, io: CliIO): number {
   flushStdout();
   file?.commit();
   if (!result.complete) io.stderr('netmatrix: the capture is incomplete: the report covers only what was read\n');
+  if (tally.flows > 0 && involved === 0) {
+    // Nothing was judged against the matrix: most likely the inventory does not match the capture.
+    io.stderr(`netmatrix: warning: none of the ${tally.flows} flows involves a host of the inventory; check --node/--researcher/--vpnserver/--hosts\n`);
+  }
   return summary.exitCode;
 }
 

@@ -71,6 +71,14 @@ describe('netmatrix analyze', () => {
     expect(stdout).toContain('RESULT: VIOLATIONS');
   });
 
+  it('an inventory that matches nothing in the capture is called out, not passed silently', async () => {
+    const { code, stderr } = await cli('analyze', 'captures/node-clean.pcapng', '--node', '192.0.2.7');
+    expect(code).toBe(0);
+    expect(stderr).toMatch(/^netmatrix: warning: none of the \d+ flows involves a host of the inventory; check --node/);
+    const ok = await cli('analyze', ...CLEAN);
+    expect(ok.stderr).toBe('');
+  });
+
   it('--output writes the report and refuses to overwrite the input capture', async () => {
     const out = join(tmp, 'r.json');
     const ok = await cli('analyze', ...CLEAN, '--format', 'json', '--output', out);
