@@ -12,6 +12,7 @@ import { inventoryFromFlags, mergeInventories, type Inventory } from '../policy/
 import { builtinMatrices, loadInventoryFile, loadRuleSet } from '../policy/load.js';
 import { escapeText } from '../report/escape.js';
 import { JsonlWriter, JsonWriter } from '../report/json.js';
+import { HtmlWriter } from '../report/html.js';
 import { MarkdownWriter } from '../report/markdown.js';
 import { reportHeader, Tally } from '../report/model.js';
 import { TableWriter } from '../report/table.js';
@@ -42,7 +43,7 @@ export interface MatrixArgs {
 
 interface AnalyzeArgs extends MatrixArgs {
   captures: string[];
-  format: 'table' | 'json' | 'jsonl' | 'markdown';
+  format: 'table' | 'json' | 'jsonl' | 'markdown' | 'html';
   output: string | undefined;
   'max-flows': number;
   'max-fragment-bytes': number;
@@ -108,6 +109,7 @@ function runAnalyze(args: AnalyzeArgs, io: CliIO): number {
   if (!Number.isInteger(args['max-rows']) || args['max-rows'] < 1) throw new UsageError('--max-rows must be a positive integer');
   const timeout = args['secagg-timeout'];
   if (timeout !== undefined && !(timeout > 0)) throw new UsageError('--secagg-timeout must be a positive number of seconds');
+  if (args.format === 'html' && !args.output) throw new UsageError('--format html needs --output FILE');
   const rules = loadRuleSet(args.matrix, args.phase);
   const inventory = buildInventory(args);
   if (args.output && args.captures.some((c) => sameFile(c, args.output as string))) {
@@ -135,7 +137,9 @@ function runAnalyze(args: AnalyzeArgs, io: CliIO): number {
         ? new JsonlWriter(sink)
         : args.format === 'markdown'
           ? new MarkdownWriter(sink, args['max-rows'])
-          : new TableWriter(sink, {
+          : args.format === 'html'
+            ? new HtmlWriter(sink, rules, args['max-rows'])
+            : new TableWriter(sink, {
             color: args.color ?? (io.stdoutIsTTY && !args.output),
             maxRows: args['max-rows'],
             ...(io.stdoutIsTTY && !args.output && io.columns ? { width: io.columns } : {}),
@@ -268,7 +272,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
         y
           .positional('captures', { type: 'string', array: true, describe: 'capture files; several files are one run', demandOption: true })
           .options(matrixOptions)
-          .option('format', { choices: ['table', 'json', 'jsonl', 'markdown'] as const, default: 'table' as const })
+          .option('format', { choices: ['table', 'json', 'jsonl', 'markdown', 'html'] as const, default: 'table' as const })
           .option('output', { alias: 'o', type: 'string', describe: 'write the report to FILE instead of stdout' })
           .options(boundOptions)
           .option('secagg-timeout', { type: 'number', describe: 'seconds a secagg session may last (default: only sessions still open at the end are reported)' })
