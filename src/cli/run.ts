@@ -319,7 +319,31 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
         code = runVerify(args.paths as string[], args.junit, args.update, io);
       },
     )
-    .demandCommand(1, 'give a command: analyze, monitor or verify')
+    .command(
+      'rules <action> [name]',
+      'the shipped matrices: list, show NAME (per component, as the documentation prints it), check FILE',
+      (y) =>
+        y
+          .positional('action', { choices: ['list', 'show', 'check'] as const, demandOption: true })
+          .positional('name', { type: 'string', describe: 'rule set name (show) or YAML file (show, check)' }),
+      async (args) => {
+        const { runRules } = await import('./rules.js');
+        code = runRules({ action: args.action, ...(args.name === undefined ? {} : { name: args.name }) }, io);
+      },
+    )
+    .command(
+      'infer <captures..>',
+      'propose an inventory (--hosts YAML) from traffic alone, with evidence and confidence per host',
+      (y) =>
+        y
+          .positional('captures', { type: 'string', array: true, demandOption: true })
+          .option('output', { alias: 'o', type: 'string', describe: 'write the YAML to FILE instead of stdout' }),
+      async (args) => {
+        const { runInfer } = await import('./infer.js');
+        code = runInfer({ captures: args.captures as string[], ...(args.output === undefined ? {} : { output: args.output }) }, io);
+      },
+    )
+    .demandCommand(1, 'give a command: analyze, monitor, verify, rules or infer')
     .strict()
     .help()
     .version(false)

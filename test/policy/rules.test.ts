@@ -32,7 +32,7 @@ rows:
 
 describe('shipped rule sets', () => {
   it('lists the documented matrices', () => {
-    expect(builtinMatrices()).toEqual(['host-services', 'install', 'native', 'native-http', 'vpn']);
+    expect(builtinMatrices()).toEqual(['docker', 'host-services', 'install', 'legacy-mqtt', 'native', 'native-5.4', 'native-http', 'vpn']);
   });
 
   it('native (revision 001) expects gRPC/TLS on 50051 and keeps GUIs local', () => {

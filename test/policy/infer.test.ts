@@ -1,0 +1,178 @@
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { runInfer } from '../../src/cli/infer.js';
+import type { CliIO } from '../../src/cli/run.js';
+import type { Packet } from '../../src/decode/packet.js';
+import { NetmatrixError } from '../../src/errors.js';
+import { FlowTable } from '../../src/flow/table.js';
+import { InferenceCollector, inferFromCaptures, inferenceRules, proposalYaml, type Inference } from '../../src/policy/infer.js';
+import { RoleResolver, parseInventory } from '../../src/policy/inventory.js';
+import { Judge } from '../../src/policy/judge.js';
+import { loadInventoryFile } from '../../src/policy/load.js';
+import { connection, realClientHello, udp } from '../helpers/packets.js';
+
+const CAPTURES = fileURLToPath(new URL('../../captures/', import.meta.url));
+const lab = new RoleResolver(loadInventoryFile(join(CAPTURES, 'lab.hosts.yaml')));
+
+/** Captures whose expect file names lab.hosts.yaml. */
+const fixtures = readdirSync(CAPTURES)
+  .filter((f) => f.endsWith('.expect.yaml'))
+  .filter((f) => (parse(readFileSync(join(CAPTURES, f), 'utf8')) as { hosts?: string }).hosts === 'lab.hosts.yaml')
+  .map((f) => {
+    const stem = f.slice(0, -'.expect.yaml'.length);
+    const capture = readdirSync(CAPTURES).find((c) => c === `${stem}.pcap` || c === `${stem}.pcapng`);
+    if (!capture) throw new Error(`no capture for ${f}`);
+    return join(CAPTURES, capture);
+  });
+
+const roleOf = (inf: Inference, address: string): string | undefined => inf.hosts.find((h) => h.addresses.includes(address))?.role;
+
+function io(): CliIO & { out: string; err: string } {
+  const o = { out: '', err: '', stdoutIsTTY: false, stderrIsTTY: false } as CliIO & { out: string; err: string };
+  o.stdout = (t) => (o.out += t);
+  o.stderr = (t) => (o.err += t);
+  return o;
+}
+
+describe('infer on the lab fixtures', () => {
+  it('finds the fixtures', () => {
+    expect(fixtures.length).toBeGreaterThanOrEqual(13);
+  });
+
+  it.each(fixtures)('%s: every proposed host has the role lab.hosts.yaml gives it', (file) => {
+    const { inference } = inferFromCaptures({ files: [file] });
+    for (const h of inference.hosts) {
+      for (const a of h.addresses) expect(`${a} ${h.role}`).toBe(`${a} ${lab.resolve(a).role}`);
+    }
+    const yaml = proposalYaml(inference, [file]);
+    if (inference.hosts.length > 0) expect(parseInventory('inferred.yaml', yaml).hosts.length).toBe(inference.hosts.length);
+    else expect(yaml).toContain('hosts: []');
+  });
+
+  it('recovers every role of the lab from all fixtures together', () => {
+    const { inference } = inferFromCaptures({ files: fixtures });
+    expect(roleOf(inference, '10.77.0.1')).toBe('researcher');
+    expect(roleOf(inference, '10.77.0.2')).toBe('node');
+    expect(roleOf(inference, '10.77.0.3')).toBe('node');
+    expect(roleOf(inference, '10.77.0.10')).toBe('vpnserver');
+    expect(roleOf(inference, '10.78.0.1')).toBe('researcher');
+    expect(roleOf(inference, '10.78.0.2')).toBe('node');
+    for (const h of inference.hosts) for (const a of h.addresses) expect(lab.resolve(a).role).toBe(h.role);
+    const byAddress = new Map(inference.hosts.map((h) => [h.addresses[0], h]));
+    expect(byAddress.get('10.77.0.1')?.name).toBe('researcher');
+    expect(byAddress.get('10.77.0.2')?.name).toBe('node1');
+    expect(byAddress.get('10.77.0.3')?.name).toBe('node2');
+    expect(byAddress.get('10.77.0.10')?.name).toBe('vpnserver');
+    expect(byAddress.get('10.77.0.1')?.confidence).toBe('high');
+    expect(byAddress.get('10.77.0.10')?.confidence).toBe('high');
+    expect(inference.others).toContain('10.77.0.66'); // the outsider: no component evidence
+    expect(inference.hosts.some((h) => h.addresses.includes('10.77.0.66'))).toBe(false);
+    const yaml = proposalYaml(inference, fixtures);
+    const inv = parseInventory('inferred.yaml', yaml);
+    expect(inv.hosts.map((h) => h.name)).toEqual(inference.hosts.map((h) => h.name));
+    expect(yaml).toMatch(/# researcher: server of TLS on 50051 \(\d+ flows\) for 2 clients 10\.77\.0\.2, 10\.77\.0\.3, ALPN h2 \(confidence high\)/);
+  });
+
+  it('vpn-underlay alone: the WireGuard client is listed as ambiguous, not guessed', () => {
+    const { inference } = inferFromCaptures({ files: [join(CAPTURES, 'vpn-underlay.pcap')] });
+    expect(roleOf(inference, '10.77.0.10')).toBe('vpnserver');
+    expect(roleOf(inference, '10.77.0.2')).toBeUndefined();
+    expect(inference.ambiguities.map((a) => a.address)).toContain('10.77.0.2');
+  });
+
+  it('researcher-down: refused attempts give low confidence', () => {
+    const { inference } = inferFromCaptures({ files: [join(CAPTURES, 'researcher-down.pcap')] });
+    expect(inference.hosts.find((h) => h.role === 'researcher')?.confidence).toBe('low');
+  });
+});
+
+describe('synthetic evidence', () => {
+  let hello: Uint8Array;
+  beforeAll(async () => {
+    hello = await realClientHello('researcher', ['h2']);
+  });
+
+  function infer(packets: Packet[]): Inference {
+    const judge = new Judge(inferenceRules(), { hosts: [], tunnel: [] });
+    const collector = new InferenceCollector();
+    const table = new FlowTable({ isServicePort: judge.isServicePort }, (f) => collector.add(judge.judge(f)));
+    for (const p of packets.sort((a, b) => a.ts - b.ts)) table.add(p);
+    table.flush();
+    return collector.result();
+  }
+
+  it('an address that is both a TLS:50051 client and server is listed, not guessed', () => {
+    const inference = infer([
+      ...connection({ t0: 1, client: '10.0.0.5', cport: 40000, server: '10.0.0.1', sport: 50051, request: hello }),
+      ...connection({ t0: 2, client: '10.0.0.9', cport: 40001, server: '10.0.0.5', sport: 50051, request: hello }),
+    ]);
+    expect(roleOf(inference, '10.0.0.5')).toBeUndefined();
+    const amb = inference.ambiguities.find((a) => a.address === '10.0.0.5');
+    expect(amb?.roles.sort()).toEqual(['node', 'researcher']);
+    expect(roleOf(inference, '10.0.0.1')).toBe('researcher');
+    expect(roleOf(inference, '10.0.0.9')).toBe('node');
+    const yaml = proposalYaml(inference, ['synthetic']);
+    expect(yaml).toMatch(/# ambiguities:\n# {3}10\.0\.0\.5: evidence for (researcher and node|node and researcher)/);
+    expect(parseInventory('x.yaml', yaml).hosts).toHaveLength(2);
+  });
+
+  it('weak contrary evidence lowers confidence and is listed', () => {
+    const inference = infer([
+      ...connection({ t0: 1, client: '10.0.0.5', cport: 40000, server: '10.0.0.1', sport: 50051, request: hello }),
+      ...connection({ t0: 2, client: '10.0.0.9', cport: 40001, server: '10.0.0.5', sport: 50051, end: 'refused' }),
+    ]);
+    const h = inference.hosts.find((x) => x.addresses.includes('10.0.0.5'));
+    expect(h?.role).toBe('node');
+    expect(h?.confidence).toBe('medium');
+    expect(inference.ambiguities.map((a) => a.address)).toContain('10.0.0.5');
+  });
+
+  it('ignores loopback and reports a WireGuard server', () => {
+    const inference = infer([
+      ...connection({ t0: 1, client: '127.0.0.1', cport: 40000, server: '127.0.0.1', sport: 50051, request: hello }),
+      udp({ ts: 2, src: '10.0.0.2', sport: 40000, dst: '10.0.0.10', dport: 51820, payload: new Uint8Array([1, 0, 0, 0, ...new Array<number>(144).fill(0)]) }),
+      udp({ ts: 2.1, src: '10.0.0.10', sport: 51820, dst: '10.0.0.2', dport: 40000, payload: new Uint8Array([2, 0, 0, 0, ...new Array<number>(88).fill(0)]) }),
+    ]);
+    expect(inference.hosts.some((h) => h.addresses.includes('127.0.0.1'))).toBe(false);
+    expect(roleOf(inference, '10.0.0.10')).toBe('vpnserver');
+    expect(roleOf(inference, '10.0.0.2')).toBeUndefined();
+  });
+});
+
+describe('netmatrix infer (runInfer)', () => {
+  it('writes the YAML to --output, parseable as --hosts', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nm-infer-'));
+    const out = join(dir, 'hosts.yaml');
+    const t = io();
+    expect(runInfer({ captures: [join(CAPTURES, 'researcher-view.pcap')], output: out }, t)).toBe(0);
+    expect(t.out).toBe('');
+    const inv = parseInventory(out, readFileSync(out, 'utf8'));
+    expect(inv.hosts.map((h) => `${h.name} ${h.role}`)).toEqual(['researcher researcher', 'node1 node', 'node2 node']);
+    expect(readdirSync(dir)).toEqual(['hosts.yaml']);
+  });
+
+  it('writes to stdout without --output', () => {
+    const t = io();
+    expect(runInfer({ captures: [join(CAPTURES, 'node-clean.pcapng')] }, t)).toBe(0);
+    expect(t.out).toContain('  - name: researcher\n');
+  });
+
+  it('bad input throws a NetmatrixError for the CLI handler (exit 2)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nm-infer-'));
+    const bad = join(dir, 'bad.pcap');
+    writeFileSync(bad, 'not a capture at all');
+    let err: unknown;
+    try {
+      runInfer({ captures: [bad] }, io());
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(NetmatrixError);
+    expect((err as NetmatrixError).exitCode).toBe(2);
+    expect(() => runInfer({ captures: [] }, io())).toThrow(NetmatrixError);
+  });
+});
