@@ -3,7 +3,7 @@
  * tests on real captures). Real payload bytes come from real software (see realClientHello).
  */
 import { connect as netConnect, createServer } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import type { Packet } from '../../src/decode/packet.js';
 
 export const SYN = 0x02;
@@ -115,7 +115,7 @@ export async function realClientHello(servername: string, alpn: string[] | undef
       const addr = server.address();
       if (!addr || typeof addr === 'string') return reject(new Error('no port'));
       const socket = netConnect(addr.port, '127.0.0.1');
-      const opts: Parameters<typeof tlsConnect>[0] = { socket, servername, rejectUnauthorized: false };
+      const opts: ConnectionOptions = { socket, servername, rejectUnauthorized: false };
       if (alpn) opts.ALPNProtocols = alpn;
       const tls = tlsConnect(opts);
       tls.on('error', () => undefined);
