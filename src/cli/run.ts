@@ -343,7 +343,22 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
         code = runInfer({ captures: args.captures as string[], ...(args.output === undefined ? {} : { output: args.output }) }, io);
       },
     )
-    .demandCommand(1, 'give a command: analyze, monitor, verify, rules or infer')
+    .command(
+      'firewall',
+      'print the host firewall (nftables or iptables) that enforces the matrix for one role',
+      (y) =>
+        y
+          .option('matrix', { type: 'string', default: 'native', describe: 'rule set name or YAML file' })
+          .option('phase', { choices: ['run', 'install'] as const, default: 'run' as const })
+          .option('hosts', { type: 'string', demandOption: true, describe: 'inventory YAML file' })
+          .option('role', { choices: ['node', 'researcher', 'vpnserver'] as const, demandOption: true, describe: 'the role of the host the firewall is for' })
+          .option('format', { choices: ['nft', 'iptables', 'ip6tables'] as const, default: 'nft' as const }),
+      async (args) => {
+        const { runFirewall } = await import('./firewall.js');
+        code = runFirewall({ matrix: args.matrix, phase: args.phase, hosts: args.hosts, role: args.role, format: args.format }, io);
+      },
+    )
+    .demandCommand(1, 'give a command: analyze, monitor, verify, rules, infer or firewall')
     .strict()
     .help()
     .version(false)

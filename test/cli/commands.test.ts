@@ -31,4 +31,13 @@ describe('command line', () => {
       'researcher 10.77.0.1',
     ]);
   });
+
+  it('firewall prints an nft ruleset for a role', async () => {
+    const { code, stdout } = await cli('firewall', '--hosts', 'captures/lab.hosts.yaml', '--role', 'node');
+    expect(code).toBe(0);
+    expect(stdout).toContain('table inet netmatrix');
+    expect(stdout).toMatch(/tcp dport 50051/);
+    const bad = await cli('firewall', '--hosts', 'captures/lab.hosts.yaml', '--role', 'gui');
+    expect(bad.code).toBe(2);
+  });
 });
