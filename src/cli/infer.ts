@@ -4,45 +4,15 @@
  * Exit 0 once written; capture and usage errors are thrown (NetmatrixError) for the CLI's handler,
  * which prints one line and exits 2.
  */
-import { closeSync, existsSync, openSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { inferFromCaptures, proposalYaml } from '../policy/infer.js';
 import { escapeText } from '../report/escape.js';
+import { sameFile, writeOutputFile } from './output.js';
 import type { CliIO } from './run.js';
 
 export interface InferArgs {
   captures: string[];
   output?: string;
-}
-
-function sameFile(a: string, b: string): boolean {
-  try {
-    return existsSync(a) && existsSync(b) && realpathSync(a) === realpathSync(b);
-  } catch {
-    return false;
-  }
-}
-
-/** Writes beside the target and renames (no half file); a special file (/dev/null, FIFO) in place. */
-function writeOutput(path: string, text: string): void {
-  let special = false;
-  try {
-    special = !statSync(path).isFile();
-  } catch {
-    special = false;
-  }
-  const tmp = special ? undefined : join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  const fd = openSync(tmp ?? path, 'w');
-  try {
-    writeSync(fd, text);
-  } catch (err) {
-    closeSync(fd);
-    if (tmp !== undefined) unlinkSync(tmp);
-    throw err;
-  }
-  closeSync(fd);
-  if (tmp !== undefined) renameSync(tmp, path);
 }
 
 export function runInfer(args: InferArgs, io: CliIO): number {
@@ -58,7 +28,7 @@ export function runInfer(args: InferArgs, io: CliIO): number {
   if (output === undefined) io.stdout(text);
   else {
     try {
-      writeOutput(output, text);
+      writeOutputFile(output, text);
     } catch (err) {
       throw new UsageError(`--output ${output}: ${(err as Error).message}`);
     }

@@ -2,11 +2,10 @@
  * The command line (yargs). The only place that knows about stdout, stderr and exit codes; argv and
  * the streams are parameters so tests run it in-process.
  */
-import { closeSync, existsSync, openSync, realpathSync, renameSync, statSync, writeSync } from 'node:fs';
-import { dirname, basename, join } from 'node:path';
 import yargs from 'yargs';
 import { analyzeCaptures } from '../analyze.js';
 import type { MonitorArgs } from './monitor.js';
+import { OutputFile, sameFile } from './output.js';
 import { NetmatrixError, UsageError } from '../errors.js';
 import { inventoryFromFlags, mergeInventories, type Inventory } from '../policy/inventory.js';
 import { builtinMatrices, loadInventoryFile, loadRuleSet } from '../policy/load.js';
@@ -69,40 +68,6 @@ export function buildInventory(args: MatrixArgs, extra?: Inventory): Inventory {
   return inventory;
 }
 
-/** Writes to a temporary name beside the target and renames at the end: no half file on a crash. */
-class FileSink {
-  private readonly fd: number;
-  private readonly tmp: string | undefined;
-  constructor(private readonly path: string) {
-    // Robustness fix: a target that exists and is not a regular file (/dev/null, a FIFO, a terminal)
-    // is written in place. The rename used to replace it: as root, `--output /dev/null` turned the
-    // system's /dev/null into a regular file holding the report.
-    let special = false;
-    try {
-      special = !statSync(path).isFile();
-    } catch {
-      special = false; // does not exist yet: a new regular file
-    }
-    this.tmp = special ? undefined : join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-    this.fd = openSync(this.tmp ?? path, 'w');
-  }
-  write = (text: string): void => {
-    writeSync(this.fd, text);
-  };
-  commit(): void {
-    closeSync(this.fd);
-    if (this.tmp !== undefined) renameSync(this.tmp, this.path);
-  }
-}
-
-function sameFile(a: string, b: string): boolean {
-  try {
-    return existsSync(a) && existsSync(b) && realpathSync(a) === realpathSync(b);
-  } catch {
-    return false;
-  }
-}
-
 function runAnalyze(args: AnalyzeArgs, io: CliIO): number {
   if (args.captures.length === 0) throw new UsageError('analyze: give at least one capture file');
   checkBounds(args);
@@ -116,7 +81,7 @@ function runAnalyze(args: AnalyzeArgs, io: CliIO): number {
     throw new UsageError(`--output ${args.output} is one of the input captures; refusing to overwrite it`);
   }
 
-  let file: FileSink | undefined;
+  let file: OutputFile | undefined;
   let buffer = '';
   const flushStdout = (): void => {
     if (buffer) io.stdout(buffer);
@@ -168,7 +133,7 @@ function runAnalyze(args: AnalyzeArgs, io: CliIO): number {
   const begin = (): void => {
     if (begun) return;
     begun = true;
-    if (args.output) file = new FileSink(args.output);
+    if (args.output) file = new OutputFile(args.output);
     writer.begin(header);
   };
   const result = analyzeCaptures({
@@ -222,7 +187,7 @@ function runVerify(paths: string[], junitFile: string | undefined, update: boole
     }
   }
   if (junitFile) {
-    const sink = new FileSink(junitFile);
+    const sink = new OutputFile(junitFile);
     sink.write(junit(results, process.cwd()));
     sink.commit();
   }

@@ -5,7 +5,7 @@
  */
 import type { CaptureFinding, JudgedFlow } from '../policy/judge.js';
 import { escapeText } from './escape.js';
-import type { ReportHeader, RunSummary } from './model.js';
+import { FlowGroups, type ReportHeader, type RunSummary } from './model.js';
 import { evidence } from './table.js';
 import { isoTime } from './time.js';
 import type { ReportWriter, Sink } from './writer.js';
@@ -19,49 +19,25 @@ export function mdCell(s: string): string {
     .replace(/([|`*_[\]~])/g, '\\$1');
 }
 
-interface Group {
-  path: string;
-  port: string;
-  service: string;
-  rule: string;
-  verdict: string;
-  flows: number;
-  bytes: number;
-}
-
 export class MarkdownWriter implements ReportWriter {
   private header: ReportHeader | undefined;
-  private readonly groups = new Map<string, Group>();
+  private readonly groups: FlowGroups;
   private readonly rows: string[] = [];
   private more = 0;
 
   constructor(
     private readonly sink: Sink,
     private readonly maxRows: number,
-  ) {}
+  ) {
+    this.groups = new FlowGroups(maxRows * 4);
+  }
 
   begin(header: ReportHeader): void {
     this.header = header;
   }
 
   flow(flow: JudgedFlow): void {
-    const rule = flow.rule ?? flow.scope ?? '-';
-    const key = `${flow.client.role}|${flow.server.role}|${flow.transport}/${flow.server.port}|${flow.service}|${rule}|${flow.verdict}`;
-    const g = this.groups.get(key);
-    if (g) {
-      g.flows++;
-      g.bytes += flow.bytes;
-    } else if (this.groups.size < this.maxRows * 4) {
-      this.groups.set(key, {
-        path: `${flow.client.role} → ${flow.server.role}`,
-        port: `${flow.transport}/${flow.server.port}`,
-        service: flow.service,
-        rule,
-        verdict: flow.verdict,
-        flows: 1,
-        bytes: flow.bytes,
-      });
-    }
+    this.groups.add(flow);
     for (const f of flow.findings) {
       if (this.rows.length >= this.maxRows) {
         this.more++;
@@ -94,9 +70,11 @@ export class MarkdownWriter implements ReportWriter {
       '',
     );
     out.push('| client → server | port | service | rule | verdict | flows | bytes |', '| --- | --- | --- | --- | --- | ---: | ---: |');
-    for (const g of this.groups.values()) {
-      out.push(`| ${[g.path, g.port, g.service, g.rule, g.verdict].map(mdCell).join(' | ')} | ${g.flows} | ${g.bytes} |`);
+    for (const g of this.groups.sorted()) {
+      out.push(`| ${[`${g.clientRole} → ${g.serverRole}`, g.port, g.service, g.rule, g.verdict].map(mdCell).join(' | ')} | ${g.flows} | ${g.bytes} |`);
     }
+    const over = this.groups.overflow;
+    if (over.flows > 0) out.push(`| (more groups) | | | | | ${over.flows} | ${over.bytes} |`);
     const capRows = captureFindings.map((f) => `| | ${mdCell(f.severity)} | ${mdCell(f.code)} | | | rule ${mdCell(f.rule)} | ${mdCell(f.message)} |`);
     if (this.rows.length + capRows.length > 0) {
       out.push('', '### Findings', '', '| time | severity | code | client | server | evidence | reason |', '| --- | --- | --- | --- | --- | --- | --- |');

@@ -145,3 +145,59 @@ export class Tally {
     };
   }
 }
+
+/** Flows of one client role -> server role, port, service, rule and verdict: the report's overview. */
+export interface FlowGroup {
+  clientRole: string;
+  serverRole: string;
+  port: string;
+  service: string;
+  rule: string;
+  verdict: string;
+  flows: number;
+  bytes: number;
+}
+
+/** Aggregates flows into groups, at most `max` of them; flows of further groups are only counted. */
+export class FlowGroups {
+  private readonly groups = new Map<string, FlowGroup>();
+  /** Flows (and their bytes) that fell beyond the cap. */
+  readonly overflow = { flows: 0, bytes: 0 };
+
+  constructor(private readonly max: number) {}
+
+  add(flow: JudgedFlow): void {
+    const port = `${flow.transport}/${flow.server.port}`;
+    const rule = flow.rule ?? flow.scope ?? '-';
+    const key = `${flow.client.role}|${flow.server.role}|${port}|${flow.service}|${rule}|${flow.verdict}`;
+    const g = this.groups.get(key);
+    if (g) {
+      g.flows++;
+      g.bytes += flow.bytes;
+    } else if (this.groups.size < this.max) {
+      this.groups.set(key, {
+        clientRole: flow.client.role,
+        serverRole: flow.server.role,
+        port,
+        service: flow.service,
+        rule,
+        verdict: flow.verdict,
+        flows: 1,
+        bytes: flow.bytes,
+      });
+    } else {
+      this.overflow.flows++;
+      this.overflow.bytes += flow.bytes;
+    }
+  }
+
+  /** Sorted by client role, server role, then port. */
+  sorted(): FlowGroup[] {
+    return [...this.groups.values()].sort(
+      (a, b) =>
+        a.clientRole.localeCompare(b.clientRole) ||
+        a.serverRole.localeCompare(b.serverRole) ||
+        a.port.localeCompare(b.port, undefined, { numeric: true }),
+    );
+  }
+}

@@ -6,7 +6,7 @@
 import Table from 'cli-table3';
 import type { CaptureFinding, JudgedFlow } from '../policy/judge.js';
 import { escapeText } from './escape.js';
-import type { ReportHeader, RunSummary } from './model.js';
+import { FlowGroups, type ReportHeader, type RunSummary } from './model.js';
 import { isoTime } from './time.js';
 import type { ReportWriter, Sink } from './writer.js';
 
@@ -17,17 +17,6 @@ export interface TableOptions {
   maxRows: number;
   /** Terminal width: long cells wrap to fit it. Undefined: no limit (files, pipes). */
   width?: number;
-}
-
-interface Group {
-  key: string;
-  path: string;
-  port: string;
-  service: string;
-  rule: string;
-  verdict: string;
-  flows: number;
-  bytes: number;
 }
 
 interface Row {
@@ -60,7 +49,7 @@ export function evidence(flow: JudgedFlow): string {
 const COLORS = { red: '\u001b[31m', yellow: '\u001b[33m', green: '\u001b[32m', bold: '\u001b[1m', reset: '\u001b[0m' };
 
 export class TableWriter implements ReportWriter {
-  private readonly groups = new Map<string, Group>();
+  private readonly groups: FlowGroups;
   private readonly violations: Row[] = [];
   private readonly warnings: Row[] = [];
   private moreViolations = 0;
@@ -70,7 +59,9 @@ export class TableWriter implements ReportWriter {
   constructor(
     private readonly sink: Sink,
     private readonly opts: TableOptions,
-  ) {}
+  ) {
+    this.groups = new FlowGroups(opts.maxRows * 4);
+  }
 
   private paint(color: keyof typeof COLORS, text: string): string {
     return this.opts.color ? `${COLORS[color]}${text}${COLORS.reset}` : text;
@@ -110,25 +101,7 @@ export class TableWriter implements ReportWriter {
   }
 
   flow(flow: JudgedFlow): void {
-    const path = `${flow.client.role} -> ${flow.server.role}`;
-    const port = `${flow.transport}/${flow.server.port}`;
-    const rule = flow.rule ?? flow.scope ?? '-';
-    const key = `${path}|${port}|${flow.service}|${rule}|${flow.verdict}`;
-    const g = this.groups.get(key);
-    if (g) {
-      g.flows++;
-      g.bytes += flow.bytes;
-    } else if (this.groups.size < this.opts.maxRows * 4) {
-      this.groups.set(key, { key, path, port, service: flow.service, rule, verdict: flow.verdict, flows: 1, bytes: flow.bytes });
-    } else {
-      const other = this.groups.get('other');
-      if (other) {
-        other.flows++;
-        other.bytes += flow.bytes;
-      } else {
-        this.groups.set('other', { key: 'other', path: '(more groups)', port: '', service: '', rule: '', verdict: '', flows: 1, bytes: flow.bytes });
-      }
-    }
+    this.groups.add(flow);
     for (const f of flow.findings) {
       const list = f.severity === 'violation' ? this.violations : this.warnings;
       if (list.length >= this.opts.maxRows) {
@@ -161,10 +134,16 @@ export class TableWriter implements ReportWriter {
     const flows = this.table(['client -> server', 'port', 'service', 'rule', 'verdict', 'flows', 'bytes']);
     const verdictColor = (v: string): string =>
       v === 'violation' ? this.paint('red', v) : v === 'warning' ? this.paint('yellow', v) : v === 'allowed' ? this.paint('green', v) : v;
-    const sorted = [...this.groups.values()].sort((a, b) => a.path.localeCompare(b.path) || a.port.localeCompare(b.port, undefined, { numeric: true }));
+    const sorted = this.groups.sorted();
     for (const g of sorted) {
-      flows.push([g.path, g.port, g.service, g.rule, verdictColor(g.verdict), String(g.flows), String(g.bytes)].map((c, i) => (i === 4 ? c : escapeText(c))));
+      flows.push(
+        [`${g.clientRole} -> ${g.serverRole}`, g.port, g.service, g.rule, verdictColor(g.verdict), String(g.flows), String(g.bytes)].map((c, i) =>
+          i === 4 ? c : escapeText(c),
+        ),
+      );
     }
+    const over = this.groups.overflow;
+    if (over.flows > 0) flows.push(['(more groups)', '', '', '', '', String(over.flows), String(over.bytes)]);
     out.push(sorted.length > 0 ? flows.toString() : 'no TCP or UDP flows in the capture');
 
     const section = (title: string, rows: Row[], more: number, color: 'red' | 'yellow'): void => {
