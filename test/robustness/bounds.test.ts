@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze } from './cli-check.js';
+import { writePcapngHead } from './layout.js';
 
 const CLI = resolve('dist/cli/main.js');
 const GNU_TIME = '/usr/bin/time';
@@ -324,17 +325,7 @@ describe('no hang, no damage to the system', () => {
     // trailing copies never match, and enough bytes after them that each claim can be checked.
     const claim = 16 * MB - 16;
     const b = Buffer.alloc(56 + claim + 2 * MB);
-    b.writeUInt32LE(0x0a0d0d0a, 0);
-    b.writeUInt32LE(28, 4);
-    b.writeUInt32LE(0x1a2b3c4d, 8);
-    b.writeUInt16LE(1, 12);
-    b.writeInt32LE(-1, 16);
-    b.writeInt32LE(-1, 20);
-    b.writeUInt32LE(28, 24);
-    b.writeUInt32LE(1, 28);
-    b.writeUInt32LE(20, 32);
-    b.writeUInt16LE(1, 36);
-    b.writeUInt32LE(20, 44);
+    writePcapngHead(b);
     b.writeUInt32LE(6, 48);
     b.writeUInt32LE(13, 52);
     for (let p = 56; p < 56 + MB + 64; p += 8) {

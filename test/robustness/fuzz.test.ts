@@ -28,7 +28,7 @@ import { FlowTable } from '../../src/flow/table.js';
 import { CLIENT_PREFIX_CAP, SERVER_PREFIX_CAP } from '../../src/classify/classify.js';
 import { bytes, eth, frag6, frame, ipv4, ipv6, sll, sll2, tcp, udp } from '../decode/build.js';
 import { analyze, checkCliResult, HANG_GUARD_MS } from './cli-check.js';
-import { describeMutations, INTERESTING_U32, LINK_TYPES, mutate, type Mutation } from './layout.js';
+import { describeMutations, INTERESTING_U32, LINK_TYPES, mutate, writePcapngHead, type Mutation } from './layout.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'nm-fuzz-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -237,17 +237,7 @@ describe('(b) pcapng damage is recorded in bounded memory', () => {
   /** SHB + one Ethernet IDB, then `n` well-framed EPBs naming interface 7, which does not exist. */
   function skippedBlocks(n: number): Buffer {
     const b = Buffer.alloc(48 + 32 * n);
-    b.writeUInt32LE(0x0a0d0d0a, 0);
-    b.writeUInt32LE(28, 4);
-    b.writeUInt32LE(0x1a2b3c4d, 8);
-    b.writeUInt16LE(1, 12);
-    b.writeInt32LE(-1, 16);
-    b.writeInt32LE(-1, 20);
-    b.writeUInt32LE(28, 24);
-    b.writeUInt32LE(1, 28);
-    b.writeUInt32LE(20, 32);
-    b.writeUInt16LE(1, 36);
-    b.writeUInt32LE(20, 44);
+    writePcapngHead(b);
     for (let i = 0, o = 48; i < n; i++, o += 32) {
       b.writeUInt32LE(6, o);
       b.writeUInt32LE(32, o + 4);
