@@ -11,6 +11,7 @@ import type { DecoderStats } from './decode/decoder.js';
 import { isSupportedLinkType } from './decode/link.js';
 import { CaptureError } from './errors.js';
 import { Engine } from './engine.js';
+import { InputPacedCollector } from './memory.js';
 import type { FlowTableOptions, FlowTableStats } from './flow/table.js';
 import type { Inventory } from './policy/inventory.js';
 import type { CaptureFinding, JudgedFlow } from './policy/judge.js';
@@ -105,6 +106,7 @@ export function analyzeCaptures(opts: AnalyzeOptions): AnalysisResult {
     onFlow: opts.onFlow,
   });
   const inputs: ReadSummary[] = [];
+  const collector = new InputPacedCollector();
   let done = 0;
   let first: number | undefined;
   let last: number | undefined;
@@ -128,7 +130,10 @@ export function analyzeCaptures(opts: AnalyzeOptions): AnalysisResult {
           else opts.onWarning?.(`${p.file}: interface ${interfaceId} has unsupported link type ${linkType} (${linkTypeName(linkType)}); its frames are skipped`);
         }
       },
-      onProgress: (bytes) => opts.onProgress?.(done + bytes, total),
+      onProgress: (bytes) => {
+        collector.progress(done + bytes);
+        opts.onProgress?.(done + bytes, total);
+      },
     });
     done += summary.fileSize;
     inputs.push(summary);

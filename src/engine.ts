@@ -5,7 +5,7 @@
  * left open past a timeout while they are still open, and the frames of alerting flows as evidence.
  */
 import type { RawFrame } from './capture/frame.js';
-import { Decoder, type DecoderStats } from './decode/decoder.js';
+import { Decoder, OUT_PACKET, type DecoderStats } from './decode/decoder.js';
 import type { Flow } from './flow/flow.js';
 import { FlowTable, type FlowTableOptions, type FlowTableStats } from './flow/table.js';
 import { isOpen } from './flow/tcp-state.js';
@@ -95,12 +95,12 @@ export class Engine {
   frame(frame: RawFrame, fileIndex = 0): number | undefined {
     this.stats.frames++;
     this.stats.bytes += frame.origLen;
-    const out = this.decoder.decode(frame);
-    if (out.kind !== 'packet') return undefined;
-    const flow = this.table.add(out.packet, fileIndex);
+    if (this.decoder.decodeInto(frame) !== OUT_PACKET) return undefined;
+    const packet = this.decoder.packet;
+    const flow = this.table.add(packet, fileIndex);
     if (flow && this.live) this.watch(flow, frame);
-    if (this.live && out.packet.ts - this.lastSecaggCheck >= 1) this.checkSecagg(out.packet.ts);
-    return out.packet.ts;
+    if (this.live && packet.ts - this.lastSecaggCheck >= 1) this.checkSecagg(packet.ts);
+    return packet.ts;
   }
 
   /** Live: time passes without packets; timeouts and the secagg timer still run. */

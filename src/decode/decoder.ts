@@ -17,7 +17,7 @@
  * for reassembled datagrams, whose payload is a view into a fresh buffer.
  */
 import { frameTime, type RawFrame } from '../capture/frame.js';
-import { IPPROTO_TCP, IPPROTO_UDP, type DecodeOutcome, type Packet } from './packet.js';
+import { IPPROTO_TCP, IPPROTO_UDP, type DecodeOutcome, type Packet, type TcpHeader, type UdpHeader } from './packet.js';
 import { formatIPv4, formatIPv6 } from './addr.js';
 import { decodeLink, newLinkResult, NET_IPV4, NET_MALFORMED, NET_SKIP, type LinkResult } from './link.js';
 import { newIPv4Header, parseIPv4, type IPv4Header } from './ipv4.js';
@@ -59,6 +59,12 @@ const FRAGMENT: DecodeOutcome = Object.freeze({ kind: 'fragment' });
 const EMPTY = new Uint8Array(0);
 const INTERNAL_ERROR = 'internal: decoder error';
 
+/** decodeInto() results. */
+export const OUT_PACKET = 0;
+export const OUT_FRAGMENT = 1;
+export const OUT_SKIP = 2;
+export const OUT_MALFORMED = 3;
+
 function malformed(reason: string): DecodeOutcome {
   return { kind: 'malformed', reason };
 }
@@ -86,6 +92,25 @@ export class Decoder {
   private readonly h4: IPv4Header = newIPv4Header();
   private readonly h6: IPv6Header = newIPv6Header();
   private readonly h6r: IPv6Header = newIPv6Header();
+  private readonly tcpScratch: TcpHeader = { srcPort: 0, dstPort: 0, seq: 0, ack: 0, flags: 0, window: 0, headerLen: 0 };
+  private readonly udpScratch: UdpHeader = { srcPort: 0, dstPort: 0, length: 0 };
+  /** decodeInto()'s packet: one object for every frame (its shape never changes). */
+  readonly packet: Packet = {
+    ts: 0,
+    ipVersion: 4,
+    src: '',
+    dst: '',
+    proto: 0,
+    tcp: undefined,
+    udp: undefined,
+    payload: EMPTY,
+    payloadLen: 0,
+    ipLen: 0,
+    truncated: false,
+    reassembled: false,
+  };
+  /** Why the last decodeInto() skipped or rejected its frame. */
+  reason = '';
 
   constructor(opts?: DecoderOptions) {
     this.reassembler = new FragmentReassembler(opts?.fragments);
@@ -103,52 +128,83 @@ export class Decoder {
     };
   }
 
+  /**
+   * One frame, as a DecodeOutcome of its own: the packet and its headers are new objects (the
+   * payload is still a view into the frame). For callers that keep what they decode.
+   */
   decode(frame: RawFrame): DecodeOutcome {
+    const kind = this.decodeInto(frame);
+    if (kind === OUT_FRAGMENT) return FRAGMENT;
+    if (kind === OUT_SKIP) return skip(this.reason);
+    if (kind === OUT_MALFORMED) return malformed(this.reason);
+    const p = this.packet;
+    const packet: Packet = { ...p, tcp: p.tcp && { ...p.tcp }, udp: p.udp && { ...p.udp } };
+    if (!p.tcp) delete packet.tcp;
+    if (!p.udp) delete packet.udp;
+    return { kind: 'packet', packet };
+  }
+
+  /**
+   * The hot path: decodes into `this.packet` (one object, refilled per frame, valid until the next
+   * call) and returns OUT_PACKET, OUT_FRAGMENT, OUT_SKIP or OUT_MALFORMED (`this.reason` says why).
+   */
+  decodeInto(frame: RawFrame): number {
     const st = this.stats;
     st.frames++;
-    let out: DecodeOutcome;
+    let out: number;
     try {
       out = this.decodeFrame(frame);
     } catch {
       st.internalErrors++;
-      out = malformed(INTERNAL_ERROR);
+      this.reason = INTERNAL_ERROR;
+      out = OUT_MALFORMED;
     }
-    switch (out.kind) {
-      case 'packet':
+    switch (out) {
+      case OUT_PACKET:
         st.byKind.packet++;
-        if (out.packet.truncated) st.truncated++;
-        if (out.packet.reassembled) st.reassembled++;
+        if (this.packet.truncated) st.truncated++;
+        if (this.packet.reassembled) st.reassembled++;
         break;
-      case 'fragment':
+      case OUT_FRAGMENT:
         st.byKind.fragment++;
         break;
-      case 'skip':
+      case OUT_SKIP:
         st.byKind.skip++;
-        if (!bump(st.skipReasons, out.reason)) st.skipOverflow++;
+        if (!bump(st.skipReasons, this.reason)) st.skipOverflow++;
         break;
-      case 'malformed':
+      default:
         st.byKind.malformed++;
-        if (!bump(st.malformedReasons, out.reason)) st.malformedOverflow++;
+        if (!bump(st.malformedReasons, this.reason)) st.malformedOverflow++;
         break;
     }
     return out;
   }
 
-  private decodeFrame(frame: RawFrame): DecodeOutcome {
+  private decodeFrame(frame: RawFrame): number {
     const data = frame.data;
     const link = this.link;
     const status = decodeLink(frame.linkType, data, link);
-    if (status === NET_SKIP) return skip(link.reason);
-    if (status === NET_MALFORMED) return malformed(link.reason);
+    if (status === NET_SKIP) return this.skip(link.reason);
+    if (status === NET_MALFORMED) return this.malformed(link.reason);
     const ts = frameTime(frame);
     if (this.reassembler.pending > 0) this.reassembler.expire(ts);
     return status === NET_IPV4 ? this.ipv4(data, link.offset, ts) : this.ipv6(data, link.offset, ts);
   }
 
-  private ipv4(data: Uint8Array, off: number, ts: number): DecodeOutcome {
+  private skip(reason: string): number {
+    this.reason = reason;
+    return OUT_SKIP;
+  }
+
+  private malformed(reason: string): number {
+    this.reason = reason;
+    return OUT_MALFORMED;
+  }
+
+  private ipv4(data: Uint8Array, off: number, ts: number): number {
     const h = this.h4;
     const err = parseIPv4(data, off, h);
-    if (err !== null) return malformed(err);
+    if (err !== null) return this.malformed(err);
     const src = formatIPv4(data, h.addrOff);
     const dst = formatIPv4(data, h.addrOff + 4);
     if (!h.more && h.fragOffset === 0) {
@@ -156,7 +212,7 @@ export class Decoder {
     }
     // A non-last fragment whose length is not a multiple of 8 is accepted as is (Wireshark and Zeek
     // do; Linux trims it): the next fragment's offset decides what overlaps.
-    if (h.headerLen + h.fragOffset + h.payloadLen > 65535) return malformed('ipv4: fragment ends beyond 65535 bytes');
+    if (h.headerLen + h.fragOffset + h.payloadLen > 65535) return this.malformed('ipv4: fragment ends beyond 65535 bytes');
     const key = '4 ' + src + ' ' + dst + ' ' + h.id + ' ' + h.proto;
     const r = this.reassembler.add(
       key,
@@ -168,16 +224,16 @@ export class Decoder {
       h.headerLen,
       h.proto,
     );
-    if (r.kind === 'stored') return FRAGMENT;
-    if (r.kind === 'dropped') return skip(r.reason);
+    if (r.kind === 'stored') return OUT_FRAGMENT;
+    if (r.kind === 'dropped') return this.skip(r.reason);
     const total = r.data.length;
     return this.transport(ts, 4, src, dst, r.nextHeader, r.data, 0, r.capturedLen, total, r.headerLen + total, r.capturedLen < total, true, false);
   }
 
-  private ipv6(data: Uint8Array, off: number, ts: number): DecodeOutcome {
+  private ipv6(data: Uint8Array, off: number, ts: number): number {
     const h = this.h6;
     const err = parseIPv6(data, off, h);
-    if (err !== null) return malformed(err);
+    if (err !== null) return this.malformed(err);
     const src = formatIPv6(data, h.addrOff);
     const dst = formatIPv6(data, h.addrOff + 16);
     if (!h.frag) {
@@ -187,10 +243,10 @@ export class Decoder {
     const fragLen = h.payloadLen;
     if (h.fragMore && (fragLen === 0 || (fragLen & 7) !== 0)) {
       // RFC 8200 section 4.5: such a fragment must be discarded.
-      return malformed('ipv6: fragment length not a multiple of 8');
+      return this.malformed('ipv6: fragment length not a multiple of 8');
     }
     if (h.unfragLen - IPV6_HEADER_LEN + h.fragOffset + fragLen > 65535) {
-      return malformed('ipv6: fragment ends beyond 65535 bytes');
+      return this.malformed('ipv6: fragment ends beyond 65535 bytes');
     }
     const key = '6 ' + src + ' ' + dst + ' ' + h.fragId;
     const r = this.reassembler.add(
@@ -203,14 +259,14 @@ export class Decoder {
       h.unfragLen,
       h.fragNext,
     );
-    if (r.kind === 'stored') return FRAGMENT;
-    if (r.kind === 'dropped') return skip(r.reason);
+    if (r.kind === 'stored') return OUT_FRAGMENT;
+    if (r.kind === 'dropped') return this.skip(r.reason);
     const buf = r.data;
     const total = buf.length;
     const hr = this.h6r;
     const werr = walkIPv6(buf, 0, 0, r.capturedLen, total, r.nextHeader, false, hr);
-    if (werr !== null) return malformed(werr);
-    if (hr.frag) return malformed('ipv6: fragment header inside reassembled datagram');
+    if (werr !== null) return this.malformed(werr);
+    if (hr.frag) return this.malformed('ipv6: fragment header inside reassembled datagram');
     return this.transport(ts, 6, src, dst, hr.proto, buf, hr.payloadStart, hr.capEnd, hr.payloadLen, r.headerLen + total, r.capturedLen < total, true, false);
   }
 
@@ -231,65 +287,48 @@ export class Decoder {
     truncated: boolean,
     reassembled: boolean,
     jumbo: boolean,
-  ): DecodeOutcome {
+  ): number {
+    const p = this.packet;
+    p.ts = ts;
+    p.ipVersion = ipVersion;
+    p.src = src;
+    p.dst = dst;
+    p.proto = proto;
+    p.ipLen = ipLen;
+    p.reassembled = reassembled;
+    p.tcp = undefined;
+    p.udp = undefined;
     if (proto === IPPROTO_TCP) {
-      const t = decodeTcp(buf, start, capEnd, ipPayloadLen);
-      if (typeof t === 'string') return malformed(t);
+      const t = decodeTcp(buf, start, capEnd, ipPayloadLen, this.tcpScratch);
+      if (typeof t === 'string') return this.malformed(t);
       if (t !== null) {
         const hdrEnd = start + t.headerLen;
         const ps = hdrEnd < capEnd ? hdrEnd : capEnd;
-        const packet: Packet = {
-          ts,
-          ipVersion,
-          src,
-          dst,
-          proto,
-          tcp: t,
-          payload: ps < capEnd ? buf.subarray(ps, capEnd) : EMPTY,
-          payloadLen: ipPayloadLen - t.headerLen,
-          ipLen,
-          truncated: truncated || hdrEnd > capEnd,
-          reassembled,
-        };
-        return { kind: 'packet', packet };
+        p.tcp = t;
+        p.payload = ps < capEnd ? buf.subarray(ps, capEnd) : EMPTY;
+        p.payloadLen = ipPayloadLen - t.headerLen;
+        p.truncated = truncated || hdrEnd > capEnd;
+        return OUT_PACKET;
       }
       truncated = true;
     } else if (proto === IPPROTO_UDP) {
-      const u = decodeUdp(buf, start, capEnd, ipPayloadLen, jumbo);
-      if (typeof u === 'string') return malformed(u);
+      const u = decodeUdp(buf, start, capEnd, ipPayloadLen, jumbo, this.udpScratch);
+      if (typeof u === 'string') return this.malformed(u);
       if (u !== null) {
         const udpEnd = start + u.length;
         const pe = udpEnd < capEnd ? udpEnd : capEnd;
         const ps = start + 8;
-        const packet: Packet = {
-          ts,
-          ipVersion,
-          src,
-          dst,
-          proto,
-          udp: u,
-          payload: ps < pe ? buf.subarray(ps, pe) : EMPTY,
-          payloadLen: u.length - 8,
-          ipLen,
-          truncated: truncated || udpEnd > capEnd,
-          reassembled,
-        };
-        return { kind: 'packet', packet };
+        p.udp = u;
+        p.payload = ps < pe ? buf.subarray(ps, pe) : EMPTY;
+        p.payloadLen = u.length - 8;
+        p.truncated = truncated || udpEnd > capEnd;
+        return OUT_PACKET;
       }
       truncated = true;
     }
-    const packet: Packet = {
-      ts,
-      ipVersion,
-      src,
-      dst,
-      proto,
-      payload: start < capEnd ? buf.subarray(start, capEnd) : EMPTY,
-      payloadLen: ipPayloadLen,
-      ipLen,
-      truncated,
-      reassembled,
-    };
-    return { kind: 'packet', packet };
+    p.payload = start < capEnd ? buf.subarray(start, capEnd) : EMPTY;
+    p.payloadLen = ipPayloadLen;
+    p.truncated = truncated;
+    return OUT_PACKET;
   }
 }

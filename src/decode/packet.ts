@@ -40,8 +40,8 @@ export interface Packet {
   dst: string;
   /** Upper-layer protocol after IPv6 extension headers (6 TCP, 17 UDP, ...). */
   proto: number;
-  tcp?: TcpHeader;
-  udp?: UdpHeader;
+  tcp?: TcpHeader | undefined;
+  udp?: UdpHeader | undefined;
   /**
    * Transport payload bytes that were captured (a view into the frame, or into a reassembled
    * datagram for IP fragments). May be shorter than payloadLen when the capture was truncated.

@@ -16,6 +16,8 @@ export function decodeUdp(
   capEnd: number,
   ipPayloadLen: number,
   jumbo: boolean,
+  /** Filled and returned instead of a new object (the decoder's scratch header). */
+  into?: UdpHeader,
 ): UdpHeader | string | null {
   if (ipPayloadLen < UDP_HEADER_LEN) return `udp: ip payload ${ipPayloadLen < 0 ? 0 : ipPayloadLen} < 8`;
   if (start + UDP_HEADER_LEN > capEnd) return null;
@@ -23,9 +25,9 @@ export function decodeUdp(
   if (length === 0 && jumbo) length = ipPayloadLen;
   if (length < UDP_HEADER_LEN) return `udp: length ${length} < 8`;
   if (length > ipPayloadLen) return 'udp: length exceeds ip payload';
-  return {
-    srcPort: (data[start]! << 8) | data[start + 1]!,
-    dstPort: (data[start + 2]! << 8) | data[start + 3]!,
-    length,
-  };
+  const u = into ?? { srcPort: 0, dstPort: 0, length: 0 };
+  u.srcPort = (data[start]! << 8) | data[start + 1]!;
+  u.dstPort = (data[start + 2]! << 8) | data[start + 3]!;
+  u.length = length;
+  return u;
 }

@@ -10,6 +10,27 @@
 const MAX_PENDING = 16;
 const EMPTY = new Uint8Array(0);
 
+/**
+ * Released buffers, by size (2 KiB doublings up to the cap), for the next flows: a prefix buffer is
+ * memory outside the JavaScript heap, and allocating one per flow (then freeing it once the flow is
+ * classified) made the collector run often under external-memory pressure. A reused buffer may hold
+ * an earlier flow's bytes past `length`; nothing reads there (bytes are appended contiguously).
+ */
+const POOL_MIN = 2048;
+const POOL_PER_SIZE = 64;
+const pool = new Map<number, Uint8Array[]>();
+
+function takeBuffer(size: number): Uint8Array {
+  return pool.get(size)?.pop() ?? new Uint8Array(size);
+}
+
+function giveBuffer(buf: Uint8Array): void {
+  if (buf.length < POOL_MIN) return;
+  let free = pool.get(buf.length);
+  if (!free) pool.set(buf.length, (free = []));
+  if (free.length < POOL_PER_SIZE) free.push(buf);
+}
+
 export class StreamPrefix {
   /** Sequence number of the first byte of the stream (ISN + 1), once known. */
   private base: number | undefined;
@@ -98,10 +119,11 @@ export class StreamPrefix {
     const end = Math.min(offset + payload.length, this.cap);
     if (end <= this.length) return;
     if (end > this.buf.length) {
-      let size = Math.max(this.buf.length, 2048);
+      let size = Math.max(this.buf.length, POOL_MIN);
       while (size < end) size *= 2;
-      const grown = new Uint8Array(Math.min(size, this.cap));
+      const grown = takeBuffer(Math.min(size, this.cap));
       grown.set(this.buf.subarray(0, this.length));
+      giveBuffer(this.buf);
       this.buf = grown;
     }
     // Keep the bytes already there (first data wins), copy only the new tail.
@@ -113,6 +135,7 @@ export class StreamPrefix {
   release(): void {
     this.released = true;
     this.length = 0;
+    giveBuffer(this.buf);
     this.buf = EMPTY;
     this.pending = [];
     this.pendingHeld = 0;

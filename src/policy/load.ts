@@ -7,6 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RulesError } from '../errors.js';
 import { parseInventory, type Inventory } from './inventory.js';
+import { cachedRuleFile } from './rules-cache.js';
 import { parseRuleFile, type MatrixRow, type RuleFile, type ScopeRow } from './schema.js';
 
 export interface RuleSet {
@@ -60,7 +61,8 @@ function resolveRuleFile(nameOrPath: string, relativeTo: string | undefined): st
 function loadFileTree(path: string, seen: Map<string, RuleFile>, chain: string[]): void {
   if (seen.has(path)) return;
   if (chain.includes(path)) throw new RulesError(`${path}: include cycle (${[...chain, path].join(' -> ')})`);
-  const parsed = parseRuleFile(path, readText(path, 'rule set'));
+  const text = readText(path, 'rule set');
+  const parsed = cachedRuleFile(path, text) ?? parseRuleFile(path, text);
   seen.set(path, parsed);
   for (const inc of parsed.include) loadFileTree(resolveRuleFile(inc, dirname(path)), seen, [...chain, path]);
 }

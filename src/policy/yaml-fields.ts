@@ -3,8 +3,23 @@
  * "rules/x.yaml:12: rows[2].ports: port range 14099-14000 is out of order".
  * Shared by the rules schema and the inventory so both report problems the same way.
  */
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type YAMLMap } from 'yaml';
+import { createRequire } from 'node:module';
+import type * as Yaml from 'yaml';
+import type { LineCounter, Node, YAMLMap } from 'yaml';
 import { RulesError } from '../errors.js';
+
+let yamlModule: typeof Yaml | undefined;
+
+/**
+ * The yaml package, loaded on first use: it takes about 45 ms to load, and a plain `analyze` with
+ * the shipped rules (precompiled, see rules-cache.ts) and address flags reads no YAML at all.
+ */
+export function yaml(): typeof Yaml {
+  return (yamlModule ??= createRequire(import.meta.url)('yaml') as typeof Yaml);
+}
+const isMap = (n: unknown): n is YAMLMap<unknown, unknown> => yaml().isMap(n);
+const isScalar = (n: unknown): n is Yaml.Scalar => yaml().isScalar(n);
+const isSeq = (n: unknown): n is Yaml.YAMLSeq => yaml().isSeq(n);
 
 export class YamlSource {
   readonly file: string;
@@ -13,6 +28,7 @@ export class YamlSource {
 
   constructor(file: string, text: string) {
     this.file = file;
+    const { LineCounter, parseDocument } = yaml();
     this.lines = new LineCounter();
     const doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false, uniqueKeys: true });
     const first = doc.errors[0];

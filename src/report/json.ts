@@ -3,9 +3,10 @@
  * Document: {"matrix", "inventory", "files", "flows": [...], "captureFindings", "complete", "summary"}.
  * Lines: {"record":"header",...}, {"record":"flow",...}..., {"record":"finding",...}..., {"record":"summary",...}.
  */
-import type { CaptureFinding, JudgedFlow } from '../policy/judge.js';
+import type { CaptureFinding, Finding, JudgedEndpoint, JudgedFlow } from '../policy/judge.js';
 import { safeJson } from './escape.js';
-import { flowRecord, type ReportHeader, type RunSummary } from './model.js';
+import type { ReportHeader, RunSummary } from './model.js';
+import { isoTime } from './time.js';
 import type { ReportWriter, Sink } from './writer.js';
 
 export class JsonWriter implements ReportWriter {
@@ -19,7 +20,7 @@ export class JsonWriter implements ReportWriter {
   }
 
   flow(flow: JudgedFlow): void {
-    this.sink(`${this.first ? '\n' : ',\n'}${safeJson(flowRecord(flow))}`);
+    this.sink(`${this.first ? '\n' : ',\n'}{${flowFields(flow)}}`);
     this.first = false;
   }
 
@@ -38,11 +39,49 @@ export class JsonlWriter implements ReportWriter {
   }
 
   flow(flow: JudgedFlow): void {
-    this.sink(`${safeJson({ record: 'flow', ...flowRecord(flow) })}\n`);
+    this.sink(`{"record":"flow",${flowFields(flow)}}\n`);
   }
 
   end(summary: RunSummary, captureFindings: CaptureFinding[]): void {
     for (const f of captureFindings) this.sink(`${safeJson({ record: 'finding', ...f })}\n`);
     this.sink(`${safeJson({ record: 'summary', ...summary })}\n`);
   }
+}
+
+/**
+ * The members of flowRecord(flow) as safeJson writes them (same keys, order and escaping), without
+ * building the record object: the report writes one per flow and this was its hot path.
+ * test/report/json.test.ts holds it equal to safeJson(flowRecord(flow)).
+ */
+export function flowFields(f: JudgedFlow): string {
+  let s = `"id":${num(f.id)},"transport":${str(f.transport)},"client":${endpoint(f.client)},"server":${endpoint(f.server)},"service":${str(f.service)},"serviceBy":${str(f.serviceBy)}`;
+  if (f.tls) s += `,"tls":${safeJson(f.tls)}`;
+  if (f.http) s += `,"http":${safeJson(f.http)}`;
+  if (f.wireguard) s += `,"wireguard":{"messageTypes":${safeJson(f.wireguard)}}`;
+  s += `,"state":${str(f.state)},"history":${str(f.history)},"packets":${num(f.packets)},"bytes":${num(f.bytes)},"start":${str(isoTime(f.start))},"end":${str(isoTime(f.end))},"duration":${num(Math.round((f.end - f.start) * 1e6) / 1e6)},"tunnel":${f.tunnel},"endReason":${str(f.endReason)},"rule":${f.rule === null ? 'null' : str(f.rule)},"verdict":${str(f.verdict)}`;
+  if (f.scope !== undefined) s += `,"scope":${str(f.scope)}`;
+  return `${s},"findings":${findings(f.findings)}`;
+}
+
+function endpoint(e: JudgedEndpoint): string {
+  const host = e.host === undefined ? '' : `,"host":${str(e.host)}`;
+  return `{"ip":${str(e.ip)},"port":${num(e.port)},"role":${str(e.role)},"packets":${num(e.packets)},"bytes":${num(e.bytes)}${host}}`;
+}
+
+function findings(list: Finding[]): string {
+  if (list.length === 0) return '[]';
+  let s = '';
+  for (const f of list) s += `${s ? ',' : ''}{"code":${str(f.code)},"severity":${str(f.severity)},"message":${str(f.message)}}`;
+  return `[${s}]`;
+}
+
+/** Printable ASCII other than quote and backslash: written as it is. */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+function str(v: string): string {
+  return PLAIN.test(v) ? `"${v}"` : safeJson(v);
+}
+
+function num(n: number): string {
+  return Number.isFinite(n) ? String(n) : 'null';
 }

@@ -1,0 +1,51 @@
+/**
+ * Keeps the heap near the live data while a long file streams through. Flows live long enough to be
+ * promoted to V8's old space and die there; V8 lets that garbage pile up to a limit that grows with
+ * the run, so a file twice as long used to peak about 20% higher although the live flows were the
+ * same. A full collection after every so many bytes of input (at least 64 MiB, and at least 4 times
+ * the heap left after the previous one, so its cost stays a small share of the reading) keeps peak
+ * memory following the live flows, not the file size.
+ *
+ * `gc` is reached the way Jest's --logHeapUsage does: --expose-gc set at run time, the function taken
+ * from a new context. If that ever fails, collection is simply left to V8.
+ */
+import v8 from 'node:v8';
+import vm from 'node:vm';
+
+const MIN_INTERVAL = 64 * 1024 * 1024;
+const HEAP_MULTIPLE = 4;
+
+let gcFn: (() => void) | null | undefined;
+
+function getGc(): (() => void) | null {
+  if (gcFn !== undefined) return gcFn;
+  try {
+    v8.setFlagsFromString('--expose-gc');
+    const fn: unknown = vm.runInNewContext('gc');
+    v8.setFlagsFromString('--no-expose-gc');
+    gcFn = typeof fn === 'function' ? (fn as () => void) : null;
+  } catch {
+    gcFn = null;
+  }
+  return gcFn;
+}
+
+/** Call with the input bytes processed so far; collects when enough input went by. */
+export class InputPacedCollector {
+  private next = MIN_INTERVAL;
+  /** Collections made (for tests and the curious). */
+  collections = 0;
+
+  progress(bytesDone: number): void {
+    if (bytesDone < this.next) return;
+    const gc = getGc();
+    if (!gc) {
+      this.next = Infinity;
+      return;
+    }
+    gc();
+    this.collections++;
+    const left = v8.getHeapStatistics().used_heap_size;
+    this.next = bytesDone + Math.max(MIN_INTERVAL, HEAP_MULTIPLE * left);
+  }
+}
