@@ -6,6 +6,10 @@
  * - the server of WireGuard on UDP/51820 is a vpnserver; its clients are components (node or
  *   researcher: the tunnel hides which);
  * - the peers of secagg (TCP/14000-14099) are components;
+ * - before 5.0 (rule set legacy-mqtt): the server of the MQTT broker (TCP/1883, by port only: weak)
+ *   and of the restful service (HTTP on TCP/8844) is a researcher (the broker's machine has that role
+ *   there); their clients are components (nodes, or a researcher when the broker is elsewhere); an
+ *   address that is both a server and a client of these is listed, not proposed;
  * - the server of the node GUI (TCP/8484, 8443) is probably a node (supporting evidence only).
  *
  * Each role has a confidence (high / medium / low) from the strength of its evidence; an address with
@@ -31,6 +35,10 @@ export const GRPC_PORT = 50051;
 export const WIREGUARD_PORT = 51820;
 export const SECAGG_PORTS = { lo: 14000, hi: 14099 } as const;
 export const NODE_GUI_PORTS = [8484, 8443] as const;
+/** Fed-BioMed before 5.0: the MQTT broker and the restful file service. */
+export const MQTT_PORT = 1883;
+export const RESTFUL_PORT = 8844;
+type LegacyService = 'MQTT broker' | 'restful service';
 
 /** One kind of evidence about one address, aggregated over its flows. */
 interface Clue {
@@ -46,6 +54,8 @@ interface Clue {
   alpn: Set<string>;
   /** Only supports a role already shown by other evidence; never proposes one alone. */
   supportOnly: boolean;
+  /** Evidence from the pre-5.0 broker or restful service. */
+  legacy?: LegacyService;
 }
 
 export interface InferredHost {
@@ -152,12 +162,41 @@ export class InferenceCollector {
       this.clue(client, 'component', `client of secagg on ${port}`, 2, server, []);
       return;
     }
+    if (flow.transport === 'tcp' && (port === MQTT_PORT || port === RESTFUL_PORT) && !isFailedAttempt(flow.state)) {
+      let kind: string;
+      let strength: Strength;
+      let legacy: LegacyService;
+      if (port === MQTT_PORT) {
+        // No MQTT signature in the classifier: the port, bytes both ways, and no other protocol.
+        if (flow.service !== 'unknown' || !flow.history.includes('D') || !flow.history.includes('d')) return;
+        kind = 'TCP/1883 with data both ways (MQTT port, payload not checked)';
+        strength = 1;
+        legacy = 'MQTT broker';
+      } else {
+        if (flow.service !== 'http' || flow.serviceBy !== 'payload') return;
+        kind = 'HTTP on 8844 (restful service)';
+        strength = 2;
+        legacy = 'restful service';
+      }
+      this.clue(server, 'researcher', `server of ${kind}`, strength, client, [], false, legacy);
+      this.clue(client, 'component', `client of ${kind}`, strength, server, [], false, legacy);
+      return;
+    }
     if (flow.transport === 'tcp' && (NODE_GUI_PORTS as readonly number[]).includes(port) && !isFailedAttempt(flow.state)) {
       this.clue(server, 'node', `server on ${port} (node GUI port)`, 1, client, [], true);
     }
   }
 
-  private clue(address: string, role: Clue['role'], what: string, strength: Strength, peer: string, alpn: string[], supportOnly = false): void {
+  private clue(
+    address: string,
+    role: Clue['role'],
+    what: string,
+    strength: Strength,
+    peer: string,
+    alpn: string[],
+    supportOnly = false,
+    legacy?: LegacyService,
+  ): void {
     let byKind = this.clues.get(address);
     if (!byKind) {
       byKind = new Map();
@@ -167,6 +206,7 @@ export class InferenceCollector {
     let c = byKind.get(key);
     if (!c) {
       c = { role, what, strength, peers: new Set(), flows: 0, alpn: new Set(), supportOnly };
+      if (legacy !== undefined) c.legacy = legacy;
       byKind.set(key, c);
     }
     c.strength = Math.max(c.strength, strength) as Strength;
@@ -190,6 +230,23 @@ export class InferenceCollector {
       }
       const roles = ROLE_ORDER.filter((r) => best.has(r)).sort((a, b) => (best.get(b) ?? 0) - (best.get(a) ?? 0));
       const evidence = clues.map(describeClue);
+      // Only the pre-5.0 services say "researcher", and the address is also their client: the
+      // broker's own machine reaches it locally, a node does not serve it. Neither is proposed.
+      const legacyServer = clues.filter((c) => c.legacy !== undefined && c.role === 'researcher');
+      if (
+        roles.length === 1 &&
+        roles[0] === 'researcher' &&
+        clues.every((c) => c.role !== 'researcher' || c.legacy !== undefined) &&
+        clues.some((c) => c.legacy !== undefined && c.role === 'component')
+      ) {
+        const served = [...new Set(legacyServer.map((c) => c.legacy))].join(' and ');
+        ambiguities.push({
+          address,
+          roles: ['researcher', 'component'],
+          message: `${address}: serves as ${served} and is a client of another (${evidence.join('; ')}); not proposed, decide and add it by hand`,
+        });
+        continue;
+      }
       if (roles.length === 0) {
         // Component evidence only (WireGuard client, secagg peer), or only supporting evidence.
         componentOnly.push({ address, clues });
@@ -241,20 +298,24 @@ export class InferenceCollector {
     for (const { address, clues } of componentOnly) {
       const evidence = clues.map(describeClue);
       const secagg = clues.filter((c) => c.role === 'component' && c.what.includes('secagg'));
+      const legacy = clues.filter((c) => c.role === 'component' && c.legacy !== undefined);
       const wg = clues.some((c) => c.role === 'component' && c.what.includes('WireGuard'));
       const guiOnly = clues.every((c) => c.supportOnly);
       if (guiOnly) {
         ambiguities.push({ address, roles: ['node'], message: `${address}: ${evidence.join('; ')}: maybe a node; not proposed` });
         continue;
       }
-      if (secagg.length > 0 && !wg && knownResearcher) {
-        const peers = new Set(secagg.flatMap((c) => [...c.peers]));
+      if ((secagg.length > 0 || legacy.length > 0) && !wg && knownResearcher) {
+        const peersOf = (cs: Clue[]): string => [...new Set(cs.flatMap((c) => [...c.peers]))].sort(compareAddresses).join(', ');
+        const what: string[] = [];
+        if (secagg.length > 0) what.push(`a secagg peer (of ${peersOf(secagg)})`);
+        if (legacy.length > 0) what.push(`a client of the ${[...new Set(legacy.map((c) => c.legacy))].join(' and ')} (of ${peersOf(legacy)})`);
         const names = [...researcherSet].join(', ');
         decided.push({ address, role: 'node', confidence: 1, evidence: [...evidence, `not the researcher (${names} is): a node`] });
         ambiguities.push({
           address,
           roles: ['component'],
-          message: `${address}: a secagg peer (of ${[...peers].sort(compareAddresses).join(', ')}) with no gRPC evidence; proposed as node because the researcher is ${names}; check it`,
+          message: `${address}: ${what.join(' and ')} with no gRPC evidence; proposed as node because the researcher is ${names}; check it`,
         });
         continue;
       }
@@ -293,7 +354,8 @@ function describeClue(c: Clue): string {
 export function inferenceRules(): RuleSet {
   const native = loadRuleSet('native');
   const vpn = loadRuleSet('vpn', 'install');
-  return { ...native, rows: [...native.rows, ...vpn.rows] };
+  const legacy = loadRuleSet('legacy-mqtt');
+  return { ...native, rows: [...native.rows, ...vpn.rows, ...legacy.rows] };
 }
 
 export interface InferOptions {

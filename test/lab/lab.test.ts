@@ -1,6 +1,6 @@
 /**
  * Re-records every lab scenario with real software (namespaces, grpc-js over TLS, wireguard-go,
- * tcpdump) into a temporary folder and judges each new capture against the expectation the lab
+ * mosquitto, Docker-style bridges and nftables NAT, tcpdump) into a temporary folder and judges each new capture against the expectation the lab
  * writes beside it: the fixtures in captures/ are reproducible, not hand-made.
  * Needs root and the lab's tools; CI (root, .ci/run installs them) always runs it. On a developer
  * machine without root it cannot run and is skipped; under CI a missing prerequisite fails.
@@ -17,7 +17,7 @@ import { compareFindings, loadExpectation, observedFindings } from '../../src/ve
 
 const isRoot = process.getuid?.() === 0;
 const inCI = Boolean(process.env.CI);
-const TOOLS = ['ip', 'tcpdump', 'dumpcap', 'tshark', 'wireguard-go', 'wg', 'openssl', 'curl'];
+const TOOLS = ['ip', 'tcpdump', 'dumpcap', 'tshark', 'wireguard-go', 'wg', 'openssl', 'curl', 'mosquitto', 'mosquitto_sub', 'mosquitto_pub', 'nft'];
 const missing = TOOLS.filter((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0);
 const canRun = isRoot && missing.length === 0;
 
@@ -33,7 +33,11 @@ describe.runIf(canRun || inCI)('recording lab', () => {
       timeout: 600_000,
     });
     const expectations = readdirSync(out).filter((f) => f.endsWith('.expect.yaml'));
-    expect(expectations).toHaveLength(13);
+    expect(expectations).toHaveLength(18);
+    // every scenario of record.sh --list wrote its expectation (and the Docker one its inventory)
+    const scenarios = execFileSync('bash', ['test/lab/record.sh', '--list'], { encoding: 'utf8' }).trim().split('\n');
+    expect(expectations.map((f) => f.replace('.expect.yaml', '')).sort()).toEqual([...scenarios].sort());
+    expect(readdirSync(out).filter((f) => f.endsWith('.hosts.yaml')).sort()).toEqual(['docker.hosts.yaml', 'lab.hosts.yaml']);
     const failures: Record<string, unknown> = {};
     for (const exp of expectations) {
       const e = loadExpectation(join(out, exp));

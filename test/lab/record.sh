@@ -8,8 +8,10 @@
 #
 # Needs: root, iproute2, tcpdump, dumpcap (tshark's package), wireguard-go,
 # wireguard-tools (wg), openssl, curl, node >= 20 with the repository's
-# node_modules (@grpc/grpc-js, @grpc/proto-loader). ethtool is optional (used
-# to switch veth offloads off so captured frames look like wire frames).
+# node_modules (@grpc/grpc-js, @grpc/proto-loader); mosquitto and
+# mosquitto-clients for the mqtt-* scenarios, nftables (nft) for the docker-*
+# ones. ethtool is optional (used to switch veth offloads off so captured
+# frames look like wire frames).
 #
 # Every namespace, interface and temporary file is prefixed nm-; everything is
 # torn down on exit (trap), and stale leftovers of a previous run are removed
@@ -23,12 +25,28 @@ CAPTURES="${NETMATRIX_CAPTURES:-$ROOT/captures}"
 NODE=${NODE:-$(command -v node || true)}
 
 ALL_SCENARIOS=(node-clean node-any node-inbound node-gui-exposed node-secagg-open node-h2c
-  node-not-in-matrix researcher-down researcher-view vpn-underlay vpn-tunnel vpn-leak install-phase)
+  node-not-in-matrix researcher-down researcher-view vpn-underlay vpn-tunnel vpn-leak install-phase
+  mqtt-clean mqtt-violations docker-node docker-researcher docker-exposed)
 
 NAMESPACES=(nm-sw nm-researcher nm-node1 nm-node2 nm-vpnserver nm-outsider)
 declare -A ADDR=([researcher]=10.77.0.1 [node1]=10.77.0.2 [node2]=10.77.0.3 [vpnserver]=10.77.0.10 [outsider]=10.77.0.66)
 declare -A TUN_ADDR=([researcher]=10.78.0.1 [node1]=10.78.0.2 [vpnserver]=10.78.0.10)
 declare -A WG_IF=([researcher]=nm-wg-r [node1]=nm-wg-n1 [vpnserver]=nm-wg-v)
+
+# docker-* scenarios: the researcher's and node1's machines are Docker hosts
+# (see docker_up). Containers live in namespaces nm-c-<name>.
+CONTAINERS=(researcher node1 gui1 gui2 gui3)
+declare -A CONTAINER_HOST=([researcher]=researcher [node1]=node1 [gui1]=node1 [gui2]=node1 [gui3]=node1)
+declare -A CONTAINER_ADDR=([researcher]=172.17.0.2 [node1]=172.18.0.2 [gui1]=172.18.0.3 [gui2]=172.18.0.4 [gui3]=172.18.0.5)
+# the researcher's host has Docker's default bridge; node1's host a user-defined
+# network (like the compose file of Fed-BioMed's Docker page: fedbiomed-net),
+# which Docker numbers 172.18.0.0/16 when it is the first one
+declare -A DOCKER_BRIDGE=([researcher]=docker0 [node1]=br-fedbiomed)
+declare -A DOCKER_GW=([researcher]=172.17.0.1 [node1]=172.18.0.1)
+declare -A DOCKER_NET=([researcher]=172.17.0.0/16 [node1]=172.18.0.0/16)
+# published ports ("docker run -p HOST_PORT:CONTAINER_PORT"): HOST_PORT:CONTAINER:CONTAINER_PORT
+declare -A DOCKER_PUBLISH=([researcher]="50051:researcher:50051 6007:researcher:6006"
+  [node1]="8484:gui1:8484 8485:gui2:8484 8486:gui3:8484")
 
 WORK=""          # temp dir: PKI, logs, captures in progress (never committed)
 PIDS=()          # background processes started by this script
@@ -55,8 +73,10 @@ stop_all() {
 }
 
 teardown_ns() {
-  local ns pid
-  for ns in "${NAMESPACES[@]}"; do
+  local ns pid c
+  local all=("${NAMESPACES[@]}")
+  for c in "${CONTAINERS[@]}"; do all+=("nm-c-$c"); done
+  for ns in "${all[@]}"; do
     [ -e "/run/netns/$ns" ] || continue
     # processes still living in one of OUR namespaces (started by this script,
     # possibly by a previous, interrupted run): end them one by one, by pid
@@ -148,7 +168,12 @@ cap_start() { # NAME HOST IFACE FILE [tcpdump-extra-args...] ; FILE ending .pcap
     # --immediate-mode: hand every packet to tcpdump at once (with libpcap's
     # default TPACKET_V3 ring, packets of a not yet retired block are lost on
     # SIGINT); -U: packet-buffered output; -Z root: keep writing rights; -n: no DNS
-    bg "cap-$name" "$host" tcpdump -i "$iface" --immediate-mode -U -n -Z root -w "$out" "$@"
+    local buf=()
+    # immediate mode uses a TPACKET_V2 ring of snaplen-sized slots; on "any"
+    # (no MTU to size them by) the default 2 MB holds ~8 packets and a burst
+    # (an HTTP upload) overflows it: a 32 MB ring
+    [ "$iface" = any ] && buf=(-B 32768)
+    bg "cap-$name" "$host" tcpdump -i "$iface" --immediate-mode "${buf[@]}" -U -n -Z root -w "$out" "$@"
     wait_for "tcpdump on $host/$iface" 10 grep -q "listening on" "$WORK/log/cap-$name.err"
   fi
   sleep 0.5
@@ -157,22 +182,31 @@ cap_start() { # NAME HOST IFACE FILE [tcpdump-extra-args...] ; FILE ending .pcap
 cap_stop() { # NAME FILE: SIGINT the capture, wait for it to flush, publish the file
   local name=$1 file=$2
   # let the last ACKs / FINs reach the wire, and let libpcap retire its last
-  # ring block (block timeout 1 s; dumpcap has no immediate mode)
-  sleep 1.2
+  # ring block (block timeout 1 s; dumpcap has no immediate mode); SETTLE=0
+  # for a second capture stopped right after another one (it has waited already)
+  sleep "${SETTLE:-1.2}"
   stop "cap-$name" INT
   [ -s "$WORK/cap/$file" ] || die "capture $file is empty"
+  # tcpdump: "N packets dropped by kernel"; dumpcap: "received/dropped on interface 'X': R/D"
+  local dropped
+  dropped=$(tr '\r' '\n' <"$WORK/log/cap-$name.err" |
+    sed -nE 's/^([0-9]+) packets dropped by kernel.*/\1/p; s/.*received\/dropped on interface .*: [0-9]+\/([0-9]+).*/\1/p' | tail -1)
+  [ "${dropped:-0}" = 0 ] || die "capture $file: $dropped packet(s) dropped by the kernel"
   install -m 0644 "$WORK/cap/$file" "$CAPTURES/$file"
   say "  wrote captures/$file ($(stat -c %s "$CAPTURES/$file") bytes; $(tr '\r' '\n' <"$WORK/log/cap-$name.err" | grep -oiE '[0-9]+ packets captured|packets captured: [0-9]+' | tail -1))"
 }
 
-# check FILE 'display filter' DESCRIPTION...: fail loudly when the capture lacks
-# the traffic the scenario was meant to record (skipped without tshark)
+# check [-d DECODE-AS]... FILE 'display filter'...: fail loudly when the capture
+# lacks the traffic the scenario was meant to record (skipped without tshark);
+# -d tcp.port==8844,http tells tshark how to decode a non-standard port
 check() {
+  local decode=()
+  while [ "$1" = -d ]; do decode+=(-d "$2"); shift 2; done
   local file=$1; shift
   command -v tshark >/dev/null || return 0
   local filter
   for filter in "$@"; do
-    if ! tshark -r "$CAPTURES/$file" -Y "$filter" 2>/dev/null | head -1 | grep -q .; then
+    if ! tshark -r "$CAPTURES/$file" "${decode[@]}" -Y "$filter" 2>/dev/null | head -1 | grep -q .; then
       die "captures/$file lacks: $filter"
     fi
   done
@@ -264,6 +298,181 @@ vpn_up() {
     "ip netns exec nm-vpnserver wg show ${WG_IF[vpnserver]} latest-handshakes | grep '$(cat "$d/wg-researcher.pub")' | awk '{exit !(\$2>0)}'"
 }
 
+# ------------------------------------------------------------------- MQTT ---
+
+# start_broker HOST NAME [CONFIG-LINE...]: a real mosquitto broker on
+# 0.0.0.0:1883 in HOST's namespace (anonymous, no persistence), configured by
+# a file in $WORK; extra lines add listeners (e.g. a TLS one)
+start_broker() {
+  local host=$1 name=$2; shift 2
+  local conf="$WORK/$name.conf"
+  printf '%s\n' "# $name: test/lab/record.sh" "user root" "persistence false" "log_dest stderr" \
+    "log_type error" "log_type warning" "log_type notice" "log_type information" \
+    "allow_anonymous true" "listener 1883 0.0.0.0" "$@" >"$conf"
+  bg "$name" "$host" mosquitto -c "$conf"
+  wait_listen "$host" tcp 1883
+}
+
+# mqtt_sub NAME HOST BROKER CLIENT-ID COUNT TOPIC...: mosquitto_sub in the
+# background, subscribed (QoS 1) once this returns; it exits (DISCONNECT, FIN)
+# after COUNT messages
+mqtt_sub() {
+  local name=$1 host=$2 broker=$3 id=$4 count=$5; shift 5
+  local t topics=()
+  for t in "$@"; do topics+=(-t "$t"); done
+  bg "$name" "$host" stdbuf -oL mosquitto_sub -d -h "$broker" -i "$id" -q 1 -C "$count" "${topics[@]}"
+  wait_for "$id subscribed to $broker" 10 grep -q 'received SUBACK' "$WORK/log/$name.out"
+}
+
+wait_exit() { # NAME TIMEOUT_S: a background process ends by itself
+  local pid
+  pid=$(pid_of "$1")
+  wait_for "$1 to finish" "$2" bash -c "! kill -0 $pid"
+  wait "$pid" 2>/dev/null || true
+}
+
+# upload HOST FILE: curl's multipart POST to the restful service (as
+# fedbiomed/common/repository.py does with requests); prints the download URL
+upload() {
+  in_ns "$1" curl -sS -F "file=@$2" http://10.77.0.1:8844/upload/ | sed -n 's/.*"file":"\([^"]*\)".*/\1/p'
+}
+
+make_model_files() { # a training plan and parameter files (deterministic bytes)
+  head -c 4000 < <(yes 'class MyTrainingPlan(TorchTrainingPlan):  # fed-biomed 3.x/4.x model file') >"$WORK/model.py"
+  local n
+  for n in node1 node2; do
+    head -c 8000 < <(yes "$n parameters") >"$WORK/params-$n.bin"
+  done
+}
+
+train_request() { # MODEL_URL: the researcher's TrainRequest on general/nodes (JSON, as 3.x/4.x sent it)
+  printf '{"researcher_id": "researcher", "job_id": "job-1", "command": "train", "model_url": "%s", "params_url": "%s", "model_class": "MyTrainingPlan", "training_args": {"epochs": 1}, "training_data": {"node1": ["dataset1"], "node2": ["dataset2"]}}' "$1" "$1"
+}
+
+train_reply() { # NODE PARAMS_URL: the node's TrainReply on general/researcher
+  printf '{"researcher_id": "researcher", "job_id": "job-1", "command": "train", "success": true, "node_id": "%s", "dataset_id": "dataset-%s", "params_url": "%s", "msg": ""}' "$1" "$1" "$2"
+}
+
+# ----------------------------------------------------------------- Docker ---
+
+# Docker is emulated with namespaces (no dockerd in the lab): each Docker host
+# (the researcher's and node1's machines) gets a bridge with the host as
+# gateway, one namespace per container attached by a veth (eth0 inside, MAC
+# 02:42:<IP> like Docker's), ip_forward, the nat/filter rules Docker installs
+# (written for nft), and one docker-proxy per published port (Docker's
+# userland-proxy is on by default). See test/lab/README.md.
+docker_mac() { local IFS=.; set -- $1; printf '02:42:%02x:%02x:%02x:%02x' "$1" "$2" "$3" "$4"; }
+
+container_up() { # NAME
+  local c=$1 h=${CONTAINER_HOST[$1]} addr=${CONTAINER_ADDR[$1]}
+  local ns="nm-c-$c"
+  ip netns add "$ns"
+  ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+  ip -n "$ns" link set lo up
+  ip link add eth0 netns "$ns" address "$(docker_mac "$addr")" type veth peer name "veth-$c" netns "nm-$h"
+  if command -v ethtool >/dev/null; then
+    ip netns exec "$ns" ethtool -K eth0 tx off tso off gso off gro off >/dev/null 2>&1 || true
+    in_ns "$h" ethtool -K "veth-$c" tx off tso off gso off gro off >/dev/null 2>&1 || true
+  fi
+  ip -n "nm-$h" link set "veth-$c" master "${DOCKER_BRIDGE[$h]}" up
+  ip -n "$ns" addr add "$addr/16" dev eth0
+  ip -n "$ns" link set eth0 up
+  ip -n "$ns" route add default via "${DOCKER_GW[$h]}"
+}
+
+# Docker's rules for one bridge and its published ports (what dockerd writes
+# with iptables -t nat / -t filter, userland-proxy on, here in nft syntax):
+# DNAT to the container for packets to a local address that come from outside
+# the bridge (PREROUTING) or from the host itself, except to 127.0.0.0/8
+# (OUTPUT: those reach docker-proxy); masquerade containers leaving through
+# another interface; FORWARD into the bridge accepts replies and the published
+# ports only.
+docker_rules() { # HOST
+  local h=$1 br=${DOCKER_BRIDGE[$1]} net=${DOCKER_NET[$1]}
+  local p hp c cp cip dnat="" masq="" accept=""
+  for p in ${DOCKER_PUBLISH[$h]}; do
+    IFS=: read -r hp c cp <<<"$p"
+    cip=${CONTAINER_ADDR[$c]}
+    dnat+="    iifname != \"$br\" tcp dport $hp dnat to $cip:$cp"$'\n'
+    masq+="    ip saddr $cip ip daddr $cip tcp dport $cp masquerade"$'\n'
+    accept+="    ip daddr $cip iifname != \"$br\" oifname \"$br\" tcp dport $cp accept"$'\n'
+  done
+  in_ns "$h" nft -f - <<EOF
+table ip nat {
+  chain DOCKER {
+    iifname "$br" return
+$dnat  }
+  chain PREROUTING {
+    type nat hook prerouting priority dstnat; policy accept;
+    fib daddr type local jump DOCKER
+  }
+  chain OUTPUT {
+    type nat hook output priority -100; policy accept;
+    ip daddr != 127.0.0.0/8 fib daddr type local jump DOCKER
+  }
+  chain POSTROUTING {
+    type nat hook postrouting priority srcnat; policy accept;
+    ip saddr $net oifname != "$br" masquerade
+$masq  }
+}
+table ip filter {
+  chain DOCKER {
+$accept  }
+  chain FORWARD {
+    type filter hook forward priority filter; policy drop;
+    oifname "$br" ct state related,established accept
+    oifname "$br" jump DOCKER
+    iifname "$br" oifname != "$br" accept
+    iifname "$br" oifname "$br" accept
+  }
+}
+EOF
+}
+
+docker_up() { # HOST...: make HOST (researcher, node1) a Docker host with its containers
+  local h c p hp cp br
+  for h in "$@"; do
+    br=${DOCKER_BRIDGE[$h]}
+    ip -n "nm-$h" link add "$br" address "$(docker_mac "${DOCKER_GW[$h]}")" type bridge mcast_snooping 0
+    ip -n "nm-$h" addr add "${DOCKER_GW[$h]}/16" dev "$br"
+    ip -n "nm-$h" link set "$br" up
+    in_ns "$h" sysctl -qw net.ipv4.ip_forward=1
+    for c in "${CONTAINERS[@]}"; do
+      if [ "${CONTAINER_HOST[$c]}" = "$h" ]; then container_up "$c"; fi
+    done
+    docker_rules "$h"
+    for p in ${DOCKER_PUBLISH[$h]}; do
+      IFS=: read -r hp c cp <<<"$p"
+      node_bg "proxy-$h-$hp" "$h" docker-proxy.mjs -proto tcp -host-ip 0.0.0.0 -host-port "$hp" \
+        -container-ip "${CONTAINER_ADDR[$c]}" -container-port "$cp"
+    done
+    for p in ${DOCKER_PUBLISH[$h]}; do wait_listen "$h" tcp "${p%%:*}"; done
+    wait_for "$br ports forwarding" 10 bash -c \
+      "! ip -n nm-$h -o link show master $br | grep -qv 'state UP'"
+  done
+}
+
+# the containers' programs (HOST: researcher, node1): the researcher (gRPC/TLS
+# on 50051) and Tensorboard (6006) in the researcher container, a node GUI
+# (8484) in each of gui1..3 (the node container only runs the client)
+docker_services() { # HOST...
+  local h g
+  for h in "$@"; do
+    case $h in
+      researcher)
+        node_bg researcher c-researcher researcher.mjs --cert "$WORK/pki/researcher-chain.pem" \
+          --key "$WORK/pki/researcher.key" --host 0.0.0.0 --port 50051
+        node_bg tensorboard c-researcher gui.mjs --host 0.0.0.0 --port 6006 --name tensorboard
+        wait_listen c-researcher tcp 50051; wait_listen c-researcher tcp 6006
+        ;;
+      node1)
+        for g in gui1 gui2 gui3; do node_bg "$g" "c-$g" gui.mjs --host 0.0.0.0 --port 8484 --name "node-$g"; done
+        for g in gui1 gui2 gui3; do wait_listen "c-$g" tcp 8484; done
+        ;;
+    esac
+  done
+}
+
 # ------------------------------------------------------------ expectations ---
 
 write_hosts() {
@@ -284,10 +493,25 @@ hosts:
     addresses: [10.77.0.10, 10.78.0.10]
 tunnel: [10.78.0.0/24]   # the WireGuard inner network: flows between these addresses rode the tunnel
 EOF
+  cat >"$CAPTURES/docker.hosts.yaml" <<'EOF'
+# Inventory of the recording lab's Docker scenarios (test/lab/record.sh docker-*).
+# A machine is a Docker host: its own addresses (eth0, the bridge's gateway) and
+# the address of every container it runs, each listed alone (a CIDR block would
+# stand for many machines: the host reaching its own containers through the
+# bridge would no longer be localhost).
+hosts:
+  - name: researcher     # Docker host: eth0, docker0's gateway, the researcher container
+    role: researcher
+    addresses: [10.77.0.1, 172.17.0.1, 172.17.0.2]
+  - name: node1          # Docker host: eth0, br-fedbiomed's gateway, the node container, 3 node GUI containers
+    role: node
+    addresses: [10.77.0.2, 172.18.0.1, 172.18.0.2, 172.18.0.3, 172.18.0.4, 172.18.0.5]
+EOF
 }
 
-# expect NAME MATRIX PHASE DESCRIPTION [FINDING...]
-#   FINDING is "code client server" or "code rule=ROW"
+# [HOSTS=FILE] expect NAME MATRIX PHASE DESCRIPTION [FINDING...]
+#   FINDING is "code client server" or "code rule=ROW"; HOSTS (default
+#   lab.hosts.yaml) names the inventory
 expect() {
   local name=$1 matrix=$2 phase=$3 desc=$4; shift 4
   local f="$CAPTURES/$name.expect.yaml"
@@ -296,7 +520,7 @@ expect() {
     echo "recorded-with: test/lab/record.sh $name"
     echo "matrix: $matrix"
     echo "phase: $phase"
-    echo "hosts: lab.hosts.yaml"
+    echo "hosts: ${HOSTS:-lab.hosts.yaml}"
     echo "complete: true"
     if [ $# -eq 0 ]; then
       echo "clean: true"
@@ -517,23 +741,153 @@ scenario_install-phase() {
     "node1's eth0 during software installation: HTTP (TCP/80) and HTTPS (TCP/443) downloads from an internet host (the outsider)"
 }
 
+# The legacy-mqtt scenarios (Fed-BioMed before 5.0): a real mosquitto broker
+# and the restful stand-in on the researcher's machine (where Fed-BioMed's
+# "network" component ran), real mosquitto_sub/mosquitto_pub clients and curl.
+scenario_mqtt-clean() {
+  start_broker researcher broker
+  node_bg restful researcher restful.mjs --host 0.0.0.0 --port 8844
+  wait_listen researcher tcp 8844
+  make_model_files
+  cap_start c researcher any mqtt-clean.pcap -y LINUX_SLL2
+  # the researcher listens for replies on general/researcher (local: on lo);
+  # each node subscribes to general/nodes and its own topic
+  mqtt_sub rsub researcher 127.0.0.1 researcher 2 general/researcher
+  mqtt_sub sub1 node1 10.77.0.1 node1 1 general/nodes general/node1
+  mqtt_sub sub2 node2 10.77.0.1 node2 1 general/nodes general/node2
+  local model n url
+  model=$(upload researcher "$WORK/model.py")      # researcher -> its own restful (local)
+  [ -n "$model" ] || die "model upload failed"
+  in_ns researcher mosquitto_pub -h 127.0.0.1 -i researcher-pub -q 1 -t general/nodes -m "$(train_request "$model")"
+  for n in node1 node2; do
+    wait_exit "sub${n#node}" 10
+    in_ns "$n" curl -sS -o /dev/null "$model"       # node downloads the model
+    url=$(upload "$n" "$WORK/params-$n.bin")       # and uploads its parameters
+    [ -n "$url" ] || die "$n: parameter upload failed"
+    in_ns "$n" mosquitto_pub -h 10.77.0.1 -i "$n" -q 1 -t general/researcher -m "$(train_reply "$n" "$url")"
+    in_ns researcher curl -sS -o /dev/null "$url"   # researcher fetches them (local)
+  done
+  wait_exit rsub 10
+  cap_stop c mqtt-clean.pcap
+  local d=(-d tcp.port==8844,http)
+  check "${d[@]}" mqtt-clean.pcap 'ip.src==10.77.0.2 && tcp.dstport==1883 && mqtt.msgtype==1' \
+    'ip.src==10.77.0.3 && tcp.dstport==1883 && mqtt.msgtype==8' \
+    'ip.src==10.77.0.2 && tcp.dstport==1883 && mqtt.msgtype==3' \
+    'ip.dst==10.77.0.3 && tcp.srcport==1883 && mqtt.msgtype==3' \
+    'ip.src==127.0.0.1 && tcp.dstport==1883 && mqtt.msgtype==3' \
+    'ip.src==10.77.0.2 && tcp.dstport==8844 && http.request.method=="GET"' \
+    'ip.src==10.77.0.3 && tcp.dstport==8844 && http.request.method=="POST"' \
+    'ip.src==10.77.0.1 && ip.dst==10.77.0.1 && tcp.dstport==8844 && http.request.method=="POST"'
+  expect mqtt-clean legacy-mqtt run \
+    "tcpdump -i any on the researcher's machine (mosquitto broker on 1883, restful on 8844): researcher's MQTT clients on 127.0.0.1; node1 and node2 subscribe, get the train request, download the model, upload parameters over HTTP and publish their replies"
+}
+
+scenario_mqtt-violations() {
+  start_broker researcher broker "listener 8883 0.0.0.0" \
+    "certfile $WORK/pki/researcher-chain.pem" "keyfile $WORK/pki/researcher.key"
+  wait_listen researcher tcp 8883
+  start_broker node1 stray-broker                   # a broker left running on a node
+  node_bg restful researcher restful.mjs --host 0.0.0.0 --port 8844
+  wait_listen researcher tcp 8844
+  make_model_files
+  local model
+  model=$(upload researcher "$WORK/model.py")
+  [ -n "$model" ] || die "model upload failed"
+  cap_start c node1 eth0 mqtt-violations.pcap
+  mqtt_sub sub1 node1 10.77.0.1 node1 1 general/nodes general/node1
+  in_ns researcher mosquitto_pub -h 127.0.0.1 -i researcher-pub -q 1 -t general/nodes -m "$(train_request "$model")"
+  wait_exit sub1 10
+  in_ns node1 curl -sS -o /dev/null "$model"
+  # the reply over MQTT/TLS on 8883, a port the matrix does not list
+  in_ns node1 mosquitto_pub -h 10.77.0.1 -p 8883 --cafile "$WORK/pki/ca.pem" -i node1 -q 1 \
+    -t general/researcher -m "$(train_reply node1 "$model")"
+  # node2 publishes to the broker on node1
+  in_ns node2 mosquitto_pub -h 10.77.0.2 -i node2 -q 1 -t general/node1 -m '{"command": "ping", "node_id": "node2"}'
+  cap_stop c mqtt-violations.pcap
+  check -d tcp.port==8844,http mqtt-violations.pcap \
+    'ip.dst==10.77.0.1 && tcp.dstport==1883 && mqtt.msgtype==8' \
+    'ip.src==10.77.0.1 && tcp.srcport==1883 && mqtt.msgtype==3' \
+    'ip.dst==10.77.0.1 && tcp.dstport==8844 && http.request.method=="GET"' \
+    'ip.dst==10.77.0.1 && tcp.dstport==8883 && tls.handshake.type==1' \
+    'ip.src==10.77.0.3 && ip.dst==10.77.0.2 && tcp.dstport==1883 && mqtt.msgtype==3'
+  expect mqtt-violations legacy-mqtt run \
+    "node1's eth0: MQTT with the researcher's broker (1883) and a model download from restful (8844), then node1 publishes its reply over MQTT/TLS on 8883, and node2 publishes to a broker running on node1" \
+    "not-in-matrix 10.77.0.2 10.77.0.1:8883" \
+    "inbound-to-node 10.77.0.3 10.77.0.2:1883"
+}
+
+# The docker scenarios: the researcher's and node1's machines are Docker hosts
+# (docker_up). docker-node and docker-researcher are one recording.
+scenario_docker() {
+  docker_up researcher node1
+  docker_services researcher node1
+  cap_start n node1 any docker-node.pcap -y LINUX_SLL2
+  cap_start r researcher any docker-researcher.pcap -y LINUX_SLL2
+  # the node container -> the researcher's published 50051 (masqueraded by
+  # node1's host, DNATed by the researcher's host to its container)
+  node_session c-node1 node1 10.77.0.1
+  local p
+  for p in 8484 8485 8486; do in_ns node1 curl -sS -o /dev/null "http://127.0.0.1:$p/"; done
+  in_ns researcher curl -sS -o /dev/null http://127.0.0.1:6007/
+  cap_stop r docker-researcher.pcap
+  SETTLE=0 cap_stop n docker-node.pcap
+  check docker-node.pcap 'ip.src==172.18.0.2 && '"$GRPC_TLS" 'ip.src==10.77.0.2 && '"$GRPC_TLS"
+  check -d tcp.port==8485,http -d tcp.port==8486,http docker-node.pcap \
+    'ip.dst==127.0.0.1 && tcp.dstport==8485 && http.request' 'ip.dst==127.0.0.1 && tcp.dstport==8486 && http.request' \
+    'ip.src==172.18.0.1 && ip.dst==172.18.0.4 && tcp.dstport==8484 && http.request' \
+    'ip.src==172.18.0.1 && ip.dst==172.18.0.5 && tcp.dstport==8484 && http.request'
+  check -d tcp.port==6007,http -d tcp.port==6006,http docker-researcher.pcap \
+    'ip.dst==10.77.0.1 && '"$GRPC_TLS" 'ip.src==10.77.0.2 && ip.dst==172.17.0.2 && '"$GRPC_TLS" \
+    'ip.dst==127.0.0.1 && tcp.dstport==6007 && http.request' \
+    'ip.src==172.17.0.1 && ip.dst==172.17.0.2 && tcp.dstport==6006 && http.request'
+  HOSTS=docker.hosts.yaml expect docker-node docker run \
+    "tcpdump -i any on node1's Docker host: the node container's session to the researcher's published 50051 (on the bridge from 172.18.0.2, masqueraded on eth0); the node GUI containers published on 8484/8485/8486 fetched from 127.0.0.1 through docker-proxy"
+  HOSTS=docker.hosts.yaml expect docker-researcher docker run \
+    "tcpdump -i any on the researcher's Docker host, recorded with docker-node: node1's session to 10.77.0.1:50051 DNATed to the researcher container 172.17.0.2; Tensorboard published on 6007 fetched from 127.0.0.1 through docker-proxy"
+  sed -i 's|^recorded-with: .*|recorded-with: test/lab/record.sh docker-node   # records docker-researcher at the same time|' \
+    "$CAPTURES/docker-node.expect.yaml"
+  sed -i 's|^recorded-with: .*|recorded-with: test/lab/record.sh docker-researcher   # records docker-node at the same time|' \
+    "$CAPTURES/docker-researcher.expect.yaml"
+}
+
+scenario_docker-exposed() {
+  docker_up researcher
+  docker_services researcher
+  cap_start c researcher docker0 docker-exposed.pcap
+  node_session node1 node1 10.77.0.1 --liveness 1
+  in_ns researcher curl -sS -o /dev/null http://127.0.0.1:6007/    # from localhost: allowed
+  in_ns outsider curl -sS -o /dev/null http://10.77.0.1:6007/      # published on 0.0.0.0: reachable from anywhere
+  cap_stop c docker-exposed.pcap
+  check -d tcp.port==6006,http docker-exposed.pcap 'ip.dst==172.17.0.2 && '"$GRPC_TLS" \
+    'ip.src==172.17.0.1 && ip.dst==172.17.0.2 && tcp.dstport==6006 && http.request' \
+    'ip.src==10.77.0.66 && ip.dst==172.17.0.2 && tcp.dstport==6006 && http.request'
+  HOSTS=docker.hosts.yaml expect docker-exposed docker run \
+    "tcpdump -i docker0 on the researcher's Docker host: node1's session DNATed to the researcher container; Tensorboard (published 6007 -> 6006) fetched from the host's 127.0.0.1 (docker-proxy, from the gateway 172.17.0.1) and from the outsider (DNAT keeps its address)" \
+    "gui-not-localhost 10.77.0.66 172.17.0.2:6006"
+}
+
 # ------------------------------------------------------------------- main ---
 
 main() {
   if [ "${1:-}" = --list ] || [ "${1:-}" = -l ]; then printf '%s\n' "${ALL_SCENARIOS[@]}"; exit 0; fi
-  if [ "${1:-}" = --help ] || [ "${1:-}" = -h ]; then sed -n '2,16p' "${BASH_SOURCE[0]}"; exit 0; fi
+  if [ "${1:-}" = --help ] || [ "${1:-}" = -h ]; then sed -n '2,18p' "${BASH_SOURCE[0]}"; exit 0; fi
   [ "$(id -u)" = 0 ] || die "run as root (sudo bash $0)"
   [ -n "$NODE" ] || die "node not found (set NODE=/path/to/node)"
   local t
-  for t in ip tcpdump dumpcap wireguard-go wg openssl curl ss; do
-    command -v "$t" >/dev/null || die "missing tool: $t"
-  done
   [ -d "$ROOT/node_modules/@grpc/grpc-js" ] || die "run npm install first (needs @grpc/grpc-js)"
 
   local wanted=("$@") s
   [ ${#wanted[@]} -gt 0 ] || wanted=("${ALL_SCENARIOS[@]}")
+  local tools=(ip tcpdump dumpcap wireguard-go wg openssl curl ss)
   for s in "${wanted[@]}"; do
     [[ " ${ALL_SCENARIOS[*]} " == *" $s "* ]] || die "unknown scenario: $s (see --list)"
+    case $s in
+      mqtt-*) tools+=(mosquitto mosquitto_sub mosquitto_pub) ;;
+      docker-*) tools+=(nft) ;;
+    esac
+  done
+  for t in "${tools[@]}"; do
+    command -v "$t" >/dev/null || die "missing tool: $t"
   done
 
   trap cleanup EXIT
@@ -544,13 +898,18 @@ main() {
   make_pki
   write_hosts
 
-  local done_vpn=0
+  local done_vpn=0 done_docker=0
   for s in "${wanted[@]}"; do
     case $s in
       vpn-underlay | vpn-tunnel)
         [ $done_vpn = 1 ] && continue
         done_vpn=1
         s=vpn
+        ;;
+      docker-node | docker-researcher)
+        [ $done_docker = 1 ] && continue
+        done_docker=1
+        s=docker
         ;;
     esac
     say "scenario $s"

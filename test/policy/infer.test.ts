@@ -18,16 +18,19 @@ import { connection, realClientHello, udp } from '../helpers/packets.js';
 const CAPTURES = fileURLToPath(new URL('../../captures/', import.meta.url));
 const lab = new RoleResolver(loadInventoryFile(join(CAPTURES, 'lab.hosts.yaml')));
 
-/** Captures whose expect file names lab.hosts.yaml. */
-const fixtures = readdirSync(CAPTURES)
+/** Every fixture capture with the inventory its expect file names. */
+const allFixtures = readdirSync(CAPTURES)
   .filter((f) => f.endsWith('.expect.yaml'))
-  .filter((f) => (parse(readFileSync(join(CAPTURES, f), 'utf8')) as { hosts?: string }).hosts === 'lab.hosts.yaml')
   .map((f) => {
     const stem = f.slice(0, -'.expect.yaml'.length);
     const capture = readdirSync(CAPTURES).find((c) => c === `${stem}.pcap` || c === `${stem}.pcapng`);
     if (!capture) throw new Error(`no capture for ${f}`);
-    return join(CAPTURES, capture);
+    const { hosts, matrix } = parse(readFileSync(join(CAPTURES, f), 'utf8')) as { hosts: string; matrix?: string };
+    return { capture: join(CAPTURES, capture), hosts, matrix: matrix ?? 'native' };
   });
+/** Captures whose expect file names lab.hosts.yaml. */
+const fixtures = allFixtures.filter((f) => f.hosts === 'lab.hosts.yaml').map((f) => f.capture);
+const fixture = (name: string): string => join(CAPTURES, name);
 
 const roleOf = (inf: Inference, address: string): string | undefined => inf.hosts.find((h) => h.addresses.includes(address))?.role;
 
@@ -39,18 +42,71 @@ function io(): CliIO & { out: string; err: string } {
 }
 
 describe('infer on the lab fixtures', () => {
-  it('finds the fixtures', () => {
-    expect(fixtures.length).toBeGreaterThanOrEqual(13);
+  it('finds the fixtures, of every rule set with recorded traffic', () => {
+    expect(fixtures.length).toBeGreaterThanOrEqual(16);
+    expect(allFixtures.length).toBeGreaterThanOrEqual(19);
+    expect([...new Set(allFixtures.map((f) => f.matrix))]).toEqual(expect.arrayContaining(['native', 'native-5.4', 'vpn', 'legacy-mqtt', 'docker']));
   });
 
-  it.each(fixtures)('%s: every proposed host has the role lab.hosts.yaml gives it', (file) => {
-    const { inference } = inferFromCaptures({ files: [file] });
-    for (const h of inference.hosts) {
-      for (const a of h.addresses) expect(`${a} ${h.role}`).toBe(`${a} ${lab.resolve(a).role}`);
+  it.each(allFixtures.map((f) => [f.capture.slice(CAPTURES.length), f.hosts, f.capture]))(
+    '%s: every proposed host has the role %s gives it',
+    (_name, hosts, file) => {
+      const inventory = new RoleResolver(loadInventoryFile(join(CAPTURES, hosts)));
+      const { inference } = inferFromCaptures({ files: [file] });
+      for (const h of inference.hosts) {
+        for (const a of h.addresses) expect(`${a} ${h.role}`).toBe(`${a} ${inventory.resolve(a).role}`);
+      }
+      const yaml = proposalYaml(inference, [file]);
+      if (inference.hosts.length > 0) expect(parseInventory('inferred.yaml', yaml).hosts.length).toBe(inference.hosts.length);
+      else expect(yaml).toContain('hosts: []');
+    },
+  );
+
+  it('mqtt-clean (before 5.0): the broker and restful server is the researcher, their remote clients nodes (low confidence, listed)', () => {
+    const { inference } = inferFromCaptures({ files: [fixture('mqtt-clean.pcap')] });
+    expect(inference.hosts.map((h) => `${h.addresses.join(',')} ${h.role} ${h.confidence}`)).toEqual([
+      '10.77.0.1 researcher medium',
+      '10.77.0.2 node low',
+      '10.77.0.3 node low',
+    ]);
+    const researcher = inference.hosts[0];
+    expect(researcher?.evidence.join('\n')).toMatch(/server of HTTP on 8844 \(restful service\) \(4 flows\) for 2 clients 10\.77\.0\.2, 10\.77\.0\.3/);
+    expect(researcher?.evidence.join('\n')).toMatch(/server of TCP\/1883 with data both ways \(MQTT port, payload not checked\) \(4 flows\)/);
+    // the researcher's own clients (on 127.0.0.1 and to its own address) are not evidence
+    expect(inference.others).toEqual([]);
+    expect(inference.ambiguities.map((a) => a.address)).toEqual(['10.77.0.2', '10.77.0.3']);
+    expect(inference.ambiguities[0]?.message).toBe(
+      '10.77.0.2: a client of the restful service and MQTT broker (of 10.77.0.1) with no gRPC evidence; proposed as node because the researcher is 10.77.0.1; check it',
+    );
+  });
+
+  it('mqtt-violations: a node that runs a broker and uses another one is listed, not guessed', () => {
+    const { inference } = inferFromCaptures({ files: [fixture('mqtt-violations.pcap')] });
+    expect(roleOf(inference, '10.77.0.1')).toBe('researcher');
+    expect(roleOf(inference, '10.77.0.2')).toBeUndefined();
+    const amb = inference.ambiguities.find((a) => a.address === '10.77.0.2');
+    expect(amb?.roles).toEqual(['researcher', 'component']);
+    expect(amb?.message).toMatch(/^10\.77\.0\.2: serves as MQTT broker and is a client of another \(.*\); not proposed/);
+    // node2, a client of that broker, is a node (the researcher is known from its restful service)
+    expect(roleOf(inference, '10.77.0.3')).toBe('node');
+  });
+
+  it('docker fixtures: the researcher container, its host, the node container and its host, by their own addresses', () => {
+    const docker = allFixtures.filter((f) => f.matrix === 'docker').map((f) => f.capture);
+    expect(docker.map((f) => f.slice(CAPTURES.length)).sort()).toEqual(['docker-exposed.pcap', 'docker-node.pcap', 'docker-researcher.pcap']);
+    const { inference } = inferFromCaptures({ files: docker });
+    expect(roleOf(inference, '10.77.0.1')).toBe('researcher'); // the researcher's Docker host (published 50051)
+    expect(roleOf(inference, '172.17.0.2')).toBe('researcher'); // the researcher container, after DNAT
+    expect(roleOf(inference, '10.77.0.2')).toBe('node'); // node1's Docker host (masquerade)
+    expect(roleOf(inference, '172.18.0.2')).toBe('node'); // the node container, on its bridge
+    for (const h of inference.hosts) expect(h.confidence).toBe('high');
+    // GUI containers reached from their host only: supporting evidence, listed, not proposed
+    for (const gui of ['172.18.0.3', '172.18.0.4', '172.18.0.5']) {
+      expect(roleOf(inference, gui)).toBeUndefined();
+      expect(inference.ambiguities.find((a) => a.address === gui)?.message).toMatch(/server on 8484 \(node GUI port\).*maybe a node; not proposed/);
     }
-    const yaml = proposalYaml(inference, [file]);
-    if (inference.hosts.length > 0) expect(parseInventory('inferred.yaml', yaml).hosts.length).toBe(inference.hosts.length);
-    else expect(yaml).toContain('hosts: []');
+    // the gateways (docker-proxy's side) and the outsider show no component evidence
+    expect(inference.others).toEqual(['10.77.0.66', '172.17.0.1', '172.18.0.1']);
   });
 
   it('recovers every role of the lab from all fixtures together', () => {
@@ -70,6 +126,11 @@ describe('infer on the lab fixtures', () => {
     expect(byAddress.get('10.77.0.1')?.confidence).toBe('high');
     expect(byAddress.get('10.77.0.10')?.confidence).toBe('high');
     expect(inference.others).toContain('10.77.0.66'); // the outsider: no component evidence
+    // node1 also runs a stray MQTT broker in mqtt-violations: weak evidence against strong, said
+    expect(byAddress.get('10.77.0.2')?.confidence).toBe('medium');
+    expect(inference.ambiguities.find((a) => a.address === '10.77.0.2')?.message).toMatch(
+      /^10\.77\.0\.2: proposed as node, but weak evidence says researcher \(server of TCP\/1883 .* for client 10\.77\.0\.3\); check it$/,
+    );
     expect(inference.hosts.some((h) => h.addresses.includes('10.77.0.66'))).toBe(false);
     const yaml = proposalYaml(inference, fixtures);
     const inv = parseInventory('inferred.yaml', yaml);
@@ -129,6 +190,32 @@ describe('synthetic evidence', () => {
     expect(h?.role).toBe('node');
     expect(h?.confidence).toBe('medium');
     expect(inference.ambiguities.map((a) => a.address)).toContain('10.0.0.5');
+  });
+
+  const MQTT_CONNECT = new Uint8Array([0x10, 0x10, 0, 4, 0x4d, 0x51, 0x54, 0x54, 4, 2, 0, 60, 0, 4, 0x6e, 0x6f, 0x64, 0x65]);
+  const MQTT_CONNACK = new Uint8Array([0x20, 2, 0, 0]);
+
+  it('an MQTT broker alone: a researcher with low confidence (port evidence), its clients listed, not guessed', () => {
+    const inference = infer([
+      ...connection({ t0: 1, client: '10.0.0.5', cport: 40000, server: '10.0.0.1', sport: 1883, request: MQTT_CONNECT, response: MQTT_CONNACK }),
+      ...connection({ t0: 2, client: '10.0.0.6', cport: 40001, server: '10.0.0.1', sport: 1883, request: MQTT_CONNECT, response: MQTT_CONNACK }),
+      // no bytes both ways, or refused: no evidence
+      ...connection({ t0: 3, client: '10.0.0.7', cport: 40002, server: '10.0.0.2', sport: 1883 }),
+      ...connection({ t0: 4, client: '10.0.0.7', cport: 40003, server: '10.0.0.3', sport: 1883, end: 'refused' }),
+    ]);
+    expect(inference.hosts.map((h) => `${h.addresses.join(',')} ${h.role} ${h.confidence}`)).toEqual(['10.0.0.1 researcher low']);
+    expect(inference.ambiguities.map((a) => `${a.address} ${a.roles.join(',')}`)).toEqual(['10.0.0.5 component', '10.0.0.6 component']);
+    expect(inference.others).toEqual(['10.0.0.2', '10.0.0.3', '10.0.0.7']);
+  });
+
+  it('HTTP on 8844 is restful evidence; TLS on 1883 is not broker evidence', () => {
+    const get = new TextEncoder().encode('GET /media/uploads/model.py HTTP/1.1\r\nHost: 10.0.0.1:8844\r\n\r\n');
+    const inference = infer([
+      ...connection({ t0: 1, client: '10.0.0.5', cport: 40000, server: '10.0.0.1', sport: 8844, request: get, response: new TextEncoder().encode('HTTP/1.1 200 OK\r\n\r\n') }),
+      ...connection({ t0: 2, client: '10.0.0.5', cport: 40001, server: '10.0.0.9', sport: 1883, request: hello, response: MQTT_CONNACK }),
+    ]);
+    expect(inference.hosts.map((h) => `${h.addresses.join(',')} ${h.role} ${h.confidence}`)).toEqual(['10.0.0.1 researcher medium', '10.0.0.5 node low']);
+    expect(inference.others).toEqual(['10.0.0.9']);
   });
 
   it('ignores loopback and reports a WireGuard server', () => {
