@@ -62,7 +62,10 @@ interface Peek {
 function peek(file: string): Peek {
   const result: Peek = { file, linkType: undefined, firstTs: undefined, size: 0 };
   try {
-    const summary = readCaptureFile(
+    // The size comes from the reader's first progress report: the read stops at the first frame, so
+    // its summary (which also has the size) never comes back. (Fix: the size was 0 for every file
+    // with a frame, so the progress bar never showed.)
+    readCaptureFile(
       file,
       (frame) => {
         result.firstTs = frameTime(frame);
@@ -73,9 +76,11 @@ function peek(file: string): Peek {
         onInterface: (linkType) => {
           result.linkType ??= linkType;
         },
+        onProgress: (_read, fileSize) => {
+          result.size = fileSize;
+        },
       },
     );
-    result.size = summary.fileSize;
   } catch (err) {
     if (!(err instanceof StopPeek)) throw err;
   }
@@ -105,49 +110,21 @@ export function analyzeCaptures(opts: AnalyzeOptions): AnalysisResult {
     ...(opts.secaggTimeout === undefined ? {} : { secaggTimeout: opts.secaggTimeout }),
     onFlow: opts.onFlow,
   });
-  const inputs: ReadSummary[] = [];
-  const collector = new InputPacedCollector();
-  let done = 0;
-  let first: number | undefined;
-  let last: number | undefined;
-
+  const files = new FileEvents(opts, total, new InputPacedCollector());
   ordered.forEach((p, fileIndex) => {
-    const warned = new Set<number>();
-    // Robustness fix: at most MAX_INTERFACE_WARNINGS lines per file, then one count (a crafted
-    // pcapng of a million unsupported interfaces printed a million lines).
-    let unwarned = 0;
+    files.begin(p.file);
     const onFrame = (frame: RawFrame): void => {
       const ts = engine.frame(frame, fileIndex);
-      if (ts === undefined) return;
-      if (first === undefined || ts < first) first = ts;
-      if (last === undefined || ts > last) last = ts;
+      if (ts !== undefined) files.packetTime(ts);
     };
-    const summary = readCaptureFile(p.file, onFrame, {
-      onInterface: (linkType, interfaceId) => {
-        if (!isSupportedLinkType(linkType) && !warned.has(interfaceId)) {
-          warned.add(interfaceId);
-          if (warned.size > MAX_INTERFACE_WARNINGS) unwarned++;
-          else opts.onWarning?.(`${p.file}: interface ${interfaceId} has unsupported link type ${linkType} (${linkTypeName(linkType)}); its frames are skipped`);
-        }
-      },
-      onProgress: (bytes) => {
-        collector.progress(done + bytes);
-        opts.onProgress?.(done + bytes, total);
-      },
-    });
-    done += summary.fileSize;
-    inputs.push(summary);
-    if (unwarned > 0) opts.onWarning?.(`${p.file}: ${unwarned} more interfaces have unsupported link types; their frames are skipped`);
-    if (summary.stopped) {
-      // The reader either stopped at the damage or skipped it and went on (pcapng resynchronisation).
-      const after = summary.bytesRead < summary.fileSize ? 'reading stopped there; the report covers what was read before' : 'the damaged part was skipped';
-      opts.onWarning?.(`${summary.stopped.message}; ${after}`);
-    }
-    for (const w of summary.warnings) {
-      if (summary.stopped && w.includes(summary.stopped.message)) continue;
-      opts.onWarning?.(`${p.file}: ${w}`);
-    }
+    files.end(
+      readCaptureFile(p.file, onFrame, {
+        onInterface: (linkType, interfaceId) => files.interface(linkType, interfaceId),
+        onProgress: (bytes) => files.progress(bytes),
+      }),
+    );
   });
+  const { inputs, first, last } = files;
   const captureFindings = engine.finish();
   return {
     inputs,
@@ -159,4 +136,66 @@ export function analyzeCaptures(opts: AnalyzeOptions): AnalysisResult {
     first,
     last,
   };
+}
+
+/**
+ * What happens around the frames of each file: interface warnings, progress (which also paces the
+ * collector, see memory.ts), the time span, and the file's summary with its warnings.
+ */
+class FileEvents {
+  readonly inputs: ReadSummary[] = [];
+  first: number | undefined;
+  last: number | undefined;
+  private file = '';
+  /** Bytes of the files before the current one. */
+  private done = 0;
+  private warned = new Set<number>();
+  private unwarned = 0;
+
+  constructor(
+    private readonly opts: AnalyzeOptions,
+    private readonly total: number,
+    private readonly collector: InputPacedCollector,
+  ) {}
+
+  begin(file: string): void {
+    this.file = file;
+    this.warned = new Set();
+    // Robustness fix: at most MAX_INTERFACE_WARNINGS lines per file, then one count (a crafted
+    // pcapng of a million unsupported interfaces printed a million lines).
+    this.unwarned = 0;
+  }
+
+  packetTime(ts: number): void {
+    if (this.first === undefined || ts < this.first) this.first = ts;
+    if (this.last === undefined || ts > this.last) this.last = ts;
+  }
+
+  interface(linkType: number, interfaceId: number): void {
+    if (isSupportedLinkType(linkType) || this.warned.has(interfaceId)) return;
+    this.warned.add(interfaceId);
+    if (this.warned.size > MAX_INTERFACE_WARNINGS) this.unwarned++;
+    else this.opts.onWarning?.(`${this.file}: interface ${interfaceId} has unsupported link type ${linkType} (${linkTypeName(linkType)}); its frames are skipped`);
+  }
+
+  progress(bytes: number): void {
+    this.collector.progress(this.done + bytes);
+    this.opts.onProgress?.(this.done + bytes, this.total);
+  }
+
+  end(summary: ReadSummary): void {
+    const opts = this.opts;
+    this.done += summary.fileSize;
+    this.inputs.push(summary);
+    if (this.unwarned > 0) opts.onWarning?.(`${this.file}: ${this.unwarned} more interfaces have unsupported link types; their frames are skipped`);
+    if (summary.stopped) {
+      // The reader either stopped at the damage or skipped it and went on (pcapng resynchronisation).
+      const after = summary.bytesRead < summary.fileSize ? 'reading stopped there; the report covers what was read before' : 'the damaged part was skipped';
+      opts.onWarning?.(`${summary.stopped.message}; ${after}`);
+    }
+    for (const w of summary.warnings) {
+      if (summary.stopped && w.includes(summary.stopped.message)) continue;
+      opts.onWarning?.(`${this.file}: ${w}`);
+    }
+  }
 }
