@@ -2,7 +2,7 @@
  * Keeps the heap near the live data while a long file streams through. Flows live long enough to be
  * promoted to V8's old space and die there; V8 lets that garbage pile up to a limit that grows with
  * the run, so a file twice as long used to peak about 20% higher although the live flows were the
- * same. A full collection after every so many bytes of input (at least 64 MiB, and at least 4 times
+ * same. A full collection after every so many bytes of input (at least 128 MiB, and at least 4 times
  * the heap left after the previous one, so its cost stays a small share of the reading) keeps peak
  * memory following the live flows, not the file size.
  *
@@ -12,7 +12,7 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
 
-const MIN_INTERVAL = 64 * 1024 * 1024;
+const MIN_INTERVAL = 128 * 1024 * 1024;
 const HEAP_MULTIPLE = 4;
 
 let gcFn: (() => void) | null | undefined;

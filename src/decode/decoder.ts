@@ -138,9 +138,20 @@ export class Decoder {
     if (kind === OUT_SKIP) return skip(this.reason);
     if (kind === OUT_MALFORMED) return malformed(this.reason);
     const p = this.packet;
-    const packet: Packet = { ...p, tcp: p.tcp && { ...p.tcp }, udp: p.udp && { ...p.udp } };
-    if (!p.tcp) delete packet.tcp;
-    if (!p.udp) delete packet.udp;
+    const packet: Packet = {
+      ts: p.ts,
+      ipVersion: p.ipVersion,
+      src: p.src,
+      dst: p.dst,
+      proto: p.proto,
+      payload: p.payload,
+      payloadLen: p.payloadLen,
+      ipLen: p.ipLen,
+      truncated: p.truncated,
+      reassembled: p.reassembled,
+    };
+    if (p.tcp) packet.tcp = { ...p.tcp };
+    if (p.udp) packet.udp = { ...p.udp };
     return { kind: 'packet', packet };
   }
 

@@ -165,7 +165,7 @@ function rowMatches(row: MatrixRow, flow: JudgedFlow): boolean {
   );
 }
 
-function endpointText(e: { ip: string; port: number; role: string; host?: string }): string {
+function endpointText(e: { ip: string; port: number; role: string; host?: string | undefined }): string {
   return `${e.ip}:${e.port} (${e.role}${e.host !== undefined ? ` ${e.host}` : ''})`;
 }
 
