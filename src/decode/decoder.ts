@@ -84,6 +84,37 @@ function bump(map: Map<string, number>, reason: string): boolean {
   return true;
 }
 
+/**
+ * The decoder's reused packet. Its payload view is made only when asked for: most packets belong to
+ * flows already classified, and a view per packet was one of the allocations per packet.
+ */
+class ScratchPacket implements Packet {
+  ts = 0;
+  ipVersion: 4 | 6 = 4;
+  src = '';
+  dst = '';
+  proto = 0;
+  tcp: TcpHeader | undefined = undefined;
+  udp: UdpHeader | undefined = undefined;
+  payloadLen = 0;
+  ipLen = 0;
+  truncated = false;
+  reassembled = false;
+  private buf: Uint8Array = EMPTY;
+  private start = 0;
+  private end = 0;
+
+  setPayload(buf: Uint8Array, start: number, end: number): void {
+    this.buf = buf;
+    this.start = start;
+    this.end = end;
+  }
+
+  get payload(): Uint8Array {
+    return this.start < this.end ? this.buf.subarray(this.start, this.end) : EMPTY;
+  }
+}
+
 export class Decoder {
   readonly stats: DecoderStats;
   readonly reassembler: FragmentReassembler;
@@ -95,20 +126,7 @@ export class Decoder {
   private readonly tcpScratch: TcpHeader = { srcPort: 0, dstPort: 0, seq: 0, ack: 0, flags: 0, window: 0, headerLen: 0 };
   private readonly udpScratch: UdpHeader = { srcPort: 0, dstPort: 0, length: 0 };
   /** decodeInto()'s packet: one object for every frame (its shape never changes). */
-  readonly packet: Packet = {
-    ts: 0,
-    ipVersion: 4,
-    src: '',
-    dst: '',
-    proto: 0,
-    tcp: undefined,
-    udp: undefined,
-    payload: EMPTY,
-    payloadLen: 0,
-    ipLen: 0,
-    truncated: false,
-    reassembled: false,
-  };
+  readonly packet: ScratchPacket = new ScratchPacket();
   /** Why the last decodeInto() skipped or rejected its frame. */
   reason = '';
 
@@ -316,7 +334,7 @@ export class Decoder {
         const hdrEnd = start + t.headerLen;
         const ps = hdrEnd < capEnd ? hdrEnd : capEnd;
         p.tcp = t;
-        p.payload = ps < capEnd ? buf.subarray(ps, capEnd) : EMPTY;
+        p.setPayload(buf, ps, capEnd);
         p.payloadLen = ipPayloadLen - t.headerLen;
         p.truncated = truncated || hdrEnd > capEnd;
         return OUT_PACKET;
@@ -330,14 +348,14 @@ export class Decoder {
         const pe = udpEnd < capEnd ? udpEnd : capEnd;
         const ps = start + 8;
         p.udp = u;
-        p.payload = ps < pe ? buf.subarray(ps, pe) : EMPTY;
+        p.setPayload(buf, ps, pe);
         p.payloadLen = u.length - 8;
         p.truncated = truncated || udpEnd > capEnd;
         return OUT_PACKET;
       }
       truncated = true;
     }
-    p.payload = start < capEnd ? buf.subarray(start, capEnd) : EMPTY;
+    p.setPayload(buf, start, capEnd);
     p.payloadLen = ipPayloadLen;
     p.truncated = truncated;
     return OUT_PACKET;

@@ -170,7 +170,8 @@ export class FlowTable {
       const stream = fromClient ? flow.origStream : flow.respStream;
       if (stream) {
         if (flags & TCP_SYN) stream.setIsn(tcp.seq);
-        if (p.payload.length > 0 && stream.add(tcp.seq, p.payload)) {
+        const payload = p.payload;
+        if (payload.length > 0 && stream.add(tcp.seq, payload)) {
           if (fromClient) {
             classifier.clientBytes(stream.bytes, stream.full, flow.pickup);
             if (classifier.clientDone && flow.respStream && flow.respStream.length > 0) {
