@@ -15,6 +15,14 @@ export interface RawFrame {
   /** Length of the frame on the wire. */
   origLen: number;
   data: Uint8Array;
+  /**
+   * Optional, for readers that refill one frame object per record: the buffer holding the record,
+   * whose bytes are chunk[chunkOffset, chunkOffset + caplen) (the same bytes as `data`, which such
+   * a reader makes only when asked). The decoder reads there and spares a view per frame. Copies of
+   * a frame (copyFrame) do not carry it.
+   */
+  chunk?: Uint8Array | undefined;
+  chunkOffset?: number;
   /** pcapng interface index (0 for classic pcap and live capture). */
   interfaceId: number;
   /** Byte offset of the record (pcap record header / pcapng block) in its file. */

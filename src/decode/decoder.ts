@@ -210,14 +210,18 @@ export class Decoder {
   }
 
   private decodeFrame(frame: RawFrame): number {
-    const data = frame.data;
+    // Where the reader says where the record lies in its buffer, decode it there (no view per frame).
+    const chunk = frame.chunk;
+    const data = chunk ?? frame.data;
+    const start = chunk ? (frame.chunkOffset ?? 0) : 0;
+    const end = chunk ? start + frame.caplen : data.length;
     const link = this.link;
-    const status = decodeLink(frame.linkType, data, link);
+    const status = decodeLink(frame.linkType, data, link, start, end);
     if (status === NET_SKIP) return this.skip(link.reason);
     if (status === NET_MALFORMED) return this.malformed(link.reason);
     const ts = frameTime(frame);
     if (this.reassembler.pending > 0) this.reassembler.expire(ts);
-    return status === NET_IPV4 ? this.ipv4(data, link.offset, ts) : this.ipv6(data, link.offset, ts);
+    return status === NET_IPV4 ? this.ipv4(data, link.offset, end, ts) : this.ipv6(data, link.offset, end, ts);
   }
 
   private skip(reason: string): number {
@@ -230,9 +234,9 @@ export class Decoder {
     return OUT_MALFORMED;
   }
 
-  private ipv4(data: Uint8Array, off: number, ts: number): number {
+  private ipv4(data: Uint8Array, off: number, end: number, ts: number): number {
     const h = this.h4;
-    const err = parseIPv4(data, off, h);
+    const err = parseIPv4(data, off, h, end);
     if (err !== null) return this.malformed(err);
     const src = formatIPv4(data, h.addrOff);
     const dst = formatIPv4(data, h.addrOff + 4);
@@ -259,14 +263,14 @@ export class Decoder {
     return this.transport(ts, 4, src, dst, r.nextHeader, r.data, 0, r.capturedLen, total, r.headerLen + total, r.capturedLen < total, true, false);
   }
 
-  private ipv6(data: Uint8Array, off: number, ts: number): number {
+  private ipv6(data: Uint8Array, off: number, end: number, ts: number): number {
     const h = this.h6;
-    const err = parseIPv6(data, off, h);
+    const err = parseIPv6(data, off, h, end);
     if (err !== null) return this.malformed(err);
     const src = formatIPv6(data, h.addrOff);
     const dst = formatIPv6(data, h.addrOff + 16);
     if (!h.frag) {
-      const ipLen = h.jumbo ? data.length - off : IPV6_HEADER_LEN + h.payloadLenField;
+      const ipLen = h.jumbo ? end - off : IPV6_HEADER_LEN + h.payloadLenField;
       return this.transport(ts, 6, src, dst, h.proto, data, h.payloadStart, h.capEnd, h.payloadLen, ipLen, h.truncated, false, h.jumbo);
     }
     const fragLen = h.payloadLen;

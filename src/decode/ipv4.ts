@@ -46,9 +46,9 @@ export function newIPv4Header(): IPv4Header {
 
 export const IPV4_MIN_HEADER = 20;
 
-/** Parse the IPv4 header at data[off]. */
-export function parseIPv4(data: Uint8Array, off: number, h: IPv4Header): string | null {
-  const avail = data.length - off;
+/** Parse the IPv4 header at data[off]; the captured bytes end at data[end] (default: data's end). */
+export function parseIPv4(data: Uint8Array, off: number, h: IPv4Header, end = data.length): string | null {
+  const avail = end - off;
   if (avail < IPV4_MIN_HEADER) {
     return `ipv4: truncated header (${avail < 0 ? 0 : avail} of 20 bytes)`;
   }
@@ -79,8 +79,8 @@ export function parseIPv4(data: Uint8Array, off: number, h: IPv4Header): string 
   const wireEnd = off + totalLen;
   let capEnd = wireEnd;
   let truncated = false;
-  if (wireEnd > data.length) {
-    capEnd = data.length;
+  if (wireEnd > end) {
+    capEnd = end;
     truncated = true;
   }
   let ps = off + hl;

@@ -62,9 +62,12 @@ export function newIPv6Header(): IPv6Header {
   };
 }
 
-/** Parse the IPv6 header at data[off] and walk its extension headers. */
-export function parseIPv6(data: Uint8Array, off: number, h: IPv6Header): string | null {
-  const avail = data.length - off;
+/**
+ * Parse the IPv6 header at data[off] and walk its extension headers; the captured bytes end at
+ * data[end] (default: data's end).
+ */
+export function parseIPv6(data: Uint8Array, off: number, h: IPv6Header, end = data.length): string | null {
+  const avail = end - off;
   if (avail < IPV6_HEADER_LEN) {
     return `ipv6: truncated header (${avail < 0 ? 0 : avail} of 40 bytes)`;
   }
@@ -80,14 +83,14 @@ export function parseIPv6(data: Uint8Array, off: number, h: IPv6Header): string 
   if (plen === 0 && nh === IPPROTO_HOPOPTS) {
     // Jumbogram (or a TSO/BIG TCP capture): no usable length field, trust the capture.
     h.jumbo = true;
-    wireEnd = data.length;
+    wireEnd = end;
   } else {
     h.jumbo = false;
     wireEnd = start + plen;
   }
   let capEnd = wireEnd;
-  if (wireEnd > data.length) {
-    capEnd = data.length;
+  if (wireEnd > end) {
+    capEnd = end;
     truncated = true;
   }
   h.truncated = truncated;

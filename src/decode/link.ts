@@ -135,12 +135,12 @@ function net(out: LinkResult, status: typeof NET_IPV4 | typeof NET_IPV6, offset:
 
 /**
  * Dispatch on an ethertype whose payload starts at data[off]: walks stacked 802.1Q / 802.1ad /
- * 0x9100 tags first.
+ * 0x9100 tags first. The frame ends at data[end].
  */
-function ethertypeDispatch(data: Uint8Array, et: number, off: number, out: LinkResult): LinkStatus {
+function ethertypeDispatch(data: Uint8Array, end: number, et: number, off: number, out: LinkResult): LinkStatus {
   while (et === ETHERTYPE_VLAN || et === ETHERTYPE_QINQ || et === ETHERTYPE_QINQ_OLD) {
     // Tag: TCI (2 bytes) then the next ethertype (2 bytes).
-    if (off + 4 > data.length) return malformed(out, `vlan: truncated tag (${data.length - off} of 4 bytes)`);
+    if (off + 4 > end) return malformed(out, `vlan: truncated tag (${end - off} of 4 bytes)`);
     et = (data[off + 2]! << 8) | data[off + 3]!;
     off += 4;
   }
@@ -150,14 +150,16 @@ function ethertypeDispatch(data: Uint8Array, et: number, off: number, out: LinkR
   return skip(out, ethertypeSkipReason(et));
 }
 
-function ethernet(data: Uint8Array, out: LinkResult): LinkStatus {
-  if (data.length < 14) return malformed(out, `ethernet: truncated header (${data.length} of 14 bytes)`);
-  let et = (data[12]! << 8) | data[13]!;
-  let off = 14;
+// Each link layer reads the frame data[s, e).
+
+function ethernet(data: Uint8Array, s: number, e: number, out: LinkResult): LinkStatus {
+  if (e - s < 14) return malformed(out, `ethernet: truncated header (${e - s} of 14 bytes)`);
+  let et = (data[s + 12]! << 8) | data[s + 13]!;
+  let off = s + 14;
   if (et <= 1500) {
     // IEEE 802.3 length field: LLC follows. SNAP with OUI 0 carries an ethertype (RFC 1042).
     if (
-      off + 8 <= data.length &&
+      off + 8 <= e &&
       data[off] === 0xaa &&
       data[off + 1] === 0xaa &&
       data[off + 2] === 0x03 &&
@@ -171,27 +173,28 @@ function ethernet(data: Uint8Array, out: LinkResult): LinkStatus {
       return skip(out, 'ethernet: 802.3 LLC frame');
     }
   }
-  return ethertypeDispatch(data, et, off, out);
+  return ethertypeDispatch(data, e, et, off, out);
 }
 
-function linuxSll(data: Uint8Array, out: LinkResult): LinkStatus {
-  if (data.length < 16) return malformed(out, `linux sll: truncated header (${data.length} of 16 bytes)`);
-  const hatype = (data[2]! << 8) | data[3]!;
-  const proto = (data[14]! << 8) | data[15]!;
-  return sllCommon(data, 'linux sll', hatype, proto, 16, out);
+function linuxSll(data: Uint8Array, s: number, e: number, out: LinkResult): LinkStatus {
+  if (e - s < 16) return malformed(out, `linux sll: truncated header (${e - s} of 16 bytes)`);
+  const hatype = (data[s + 2]! << 8) | data[s + 3]!;
+  const proto = (data[s + 14]! << 8) | data[s + 15]!;
+  return sllCommon(data, e, 'linux sll', hatype, proto, s + 16, out);
 }
 
-function linuxSll2(data: Uint8Array, out: LinkResult): LinkStatus {
-  if (data.length < 20) return malformed(out, `linux sll2: truncated header (${data.length} of 20 bytes)`);
-  const proto = (data[0]! << 8) | data[1]!;
-  const hatype = (data[8]! << 8) | data[9]!;
-  return sllCommon(data, 'linux sll2', hatype, proto, 20, out);
+function linuxSll2(data: Uint8Array, s: number, e: number, out: LinkResult): LinkStatus {
+  if (e - s < 20) return malformed(out, `linux sll2: truncated header (${e - s} of 20 bytes)`);
+  const proto = (data[s]! << 8) | data[s + 1]!;
+  const hatype = (data[s + 8]! << 8) | data[s + 9]!;
+  return sllCommon(data, e, 'linux sll2', hatype, proto, s + 20, out);
 }
 
 const ARPHRD_NETLINK = 824;
 
 function sllCommon(
   data: Uint8Array,
+  end: number,
   layer: string,
   hatype: number,
   proto: number,
@@ -201,80 +204,81 @@ function sllCommon(
   if (hatype === ARPHRD_NETLINK) return skip(out, `${layer}: netlink`);
   // Values below 0x0600 are Linux ETH_P_* pseudo-protocols (802.2 LLC, 802.3, CAN...), not ethertypes.
   if (proto < 0x0600) return skip(out, `${layer}: protocol 0x${hex4(proto)}`);
-  return ethertypeDispatch(data, proto, off, out);
+  return ethertypeDispatch(data, end, proto, off, out);
 }
 
-function rawIp(data: Uint8Array, out: LinkResult): LinkStatus {
-  if (data.length < 1) return malformed(out, 'raw ip: empty frame');
-  const v = data[0]! >> 4;
-  if (v === 4) return net(out, NET_IPV4, 0, ETHERTYPE_IPV4);
-  if (v === 6) return net(out, NET_IPV6, 0, ETHERTYPE_IPV6);
+function rawIp(data: Uint8Array, s: number, e: number, out: LinkResult): LinkStatus {
+  if (e - s < 1) return malformed(out, 'raw ip: empty frame');
+  const v = data[s]! >> 4;
+  if (v === 4) return net(out, NET_IPV4, s, ETHERTYPE_IPV4);
+  if (v === 6) return net(out, NET_IPV6, s, ETHERTYPE_IPV6);
   return malformed(out, `raw ip: IP version ${v}`);
 }
 
-function rawIpFixed(data: Uint8Array, want: 4 | 6, out: LinkResult): LinkStatus {
+function rawIpFixed(data: Uint8Array, s: number, e: number, want: 4 | 6, out: LinkResult): LinkStatus {
   const name = want === 4 ? 'IPV4' : 'IPV6';
-  if (data.length < 1) return malformed(out, `linktype ${name}: empty frame`);
-  const v = data[0]! >> 4;
+  if (e - s < 1) return malformed(out, `linktype ${name}: empty frame`);
+  const v = data[s]! >> 4;
   if (v !== want) return malformed(out, `linktype ${name} but IP version ${v}`);
-  return want === 4 ? net(out, NET_IPV4, 0, ETHERTYPE_IPV4) : net(out, NET_IPV6, 0, ETHERTYPE_IPV6);
+  return want === 4 ? net(out, NET_IPV4, s, ETHERTYPE_IPV4) : net(out, NET_IPV6, s, ETHERTYPE_IPV6);
 }
 
-function familyDispatch(af: number, layer: string, out: LinkResult): LinkStatus {
-  if (af === AF_INET) return net(out, NET_IPV4, 4, ETHERTYPE_IPV4);
+function familyDispatch(af: number, ipAt: number, layer: string, out: LinkResult): LinkStatus {
+  if (af === AF_INET) return net(out, NET_IPV4, ipAt, ETHERTYPE_IPV4);
   if (af === AF_INET6_BSD || af === AF_INET6_FREEBSD || af === AF_INET6_DARWIN || af === AF_INET6_LINUX) {
-    return net(out, NET_IPV6, 4, ETHERTYPE_IPV6);
+    return net(out, NET_IPV6, ipAt, ETHERTYPE_IPV6);
   }
   return skip(out, `${layer}: address family ${af}`);
 }
 
-function nullLink(data: Uint8Array, out: LinkResult): LinkStatus {
-  if (data.length < 4) return malformed(out, `null: truncated header (${data.length} of 4 bytes)`);
+function nullLink(data: Uint8Array, s: number, e: number, out: LinkResult): LinkStatus {
+  if (e - s < 4) return malformed(out, `null: truncated header (${e - s} of 4 bytes)`);
   // Host byte order of the capturing machine, which the file does not tell us: the family values
   // are small, so whichever end holds the non-zero byte is the low-order end.
-  const b0 = data[0]!;
-  const b1 = data[1]!;
-  const b2 = data[2]!;
-  const b3 = data[3]!;
+  const b0 = data[s]!;
+  const b1 = data[s + 1]!;
+  const b2 = data[s + 2]!;
+  const b3 = data[s + 3]!;
   let af: number;
   if (b1 === 0 && b2 === 0 && b3 === 0) af = b0; // little-endian host
   else if (b0 === 0 && b1 === 0 && b2 === 0) af = b3; // big-endian host
   else af = ((b3 << 24) | (b2 << 16) | (b1 << 8) | b0) >>> 0;
-  return familyDispatch(af, 'null', out);
+  return familyDispatch(af, s + 4, 'null', out);
 }
 
-function loopLink(data: Uint8Array, out: LinkResult): LinkStatus {
-  if (data.length < 4) return malformed(out, `loop: truncated header (${data.length} of 4 bytes)`);
-  const af = ((data[0]! << 24) | (data[1]! << 16) | (data[2]! << 8) | data[3]!) >>> 0;
-  return familyDispatch(af, 'loop', out);
+function loopLink(data: Uint8Array, s: number, e: number, out: LinkResult): LinkStatus {
+  if (e - s < 4) return malformed(out, `loop: truncated header (${e - s} of 4 bytes)`);
+  const af = ((data[s]! << 24) | (data[s + 1]! << 16) | (data[s + 2]! << 8) | data[s + 3]!) >>> 0;
+  return familyDispatch(af, s + 4, 'loop', out);
 }
 
 /**
- * Decode the link layer of one frame. Fills `out` and returns its status: NET_IPV4 / NET_IPV6 with
- * `out.offset` at the start of the IP header, or NET_SKIP / NET_MALFORMED with `out.reason`.
+ * Decode the link layer of one frame: data[start, end) (default: all of data). Fills `out` and
+ * returns its status: NET_IPV4 / NET_IPV6 with `out.offset` (an index into data) at the start of the
+ * IP header, or NET_SKIP / NET_MALFORMED with `out.reason`.
  */
-export function decodeLink(linkType: number, data: Uint8Array, out: LinkResult): LinkStatus {
+export function decodeLink(linkType: number, data: Uint8Array, out: LinkResult, start = 0, end = data.length): LinkStatus {
   out.ethertype = 0;
-  out.offset = 0;
+  out.offset = start;
   switch (linkType) {
     case LINKTYPE_ETHERNET:
-      return ethernet(data, out);
+      return ethernet(data, start, end, out);
     case LINKTYPE_LINUX_SLL:
-      return linuxSll(data, out);
+      return linuxSll(data, start, end, out);
     case LINKTYPE_LINUX_SLL2:
-      return linuxSll2(data, out);
+      return linuxSll2(data, start, end, out);
     case LINKTYPE_RAW:
     case LINKTYPE_RAW_12:
     case LINKTYPE_RAW_14:
-      return rawIp(data, out);
+      return rawIp(data, start, end, out);
     case LINKTYPE_IPV4:
-      return rawIpFixed(data, 4, out);
+      return rawIpFixed(data, start, end, 4, out);
     case LINKTYPE_IPV6:
-      return rawIpFixed(data, 6, out);
+      return rawIpFixed(data, start, end, 6, out);
     case LINKTYPE_NULL:
-      return nullLink(data, out);
+      return nullLink(data, start, end, out);
     case LINKTYPE_LOOP:
-      return loopLink(data, out);
+      return loopLink(data, start, end, out);
     default:
       return skip(out, `unsupported link type ${linkType}`);
   }

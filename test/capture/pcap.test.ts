@@ -310,3 +310,23 @@ describe('incremental parser', () => {
     expect(got).toEqual(whole);
   });
 });
+
+describe('the reader\'s reused frame', () => {
+  it('points into the read buffer for the decoder, and a copy carries only its own bytes', () => {
+    const frames: RawFrame[] = [];
+    const seen: { chunkLength: number; at: number; bytes: number[] }[] = [];
+    readCaptureFile(pub('zeek_tls13_psk.pcap'), (f) => {
+      const chunk = f.chunk as Uint8Array;
+      const at = f.chunkOffset as number;
+      seen.push({ chunkLength: chunk.length, at, bytes: [...chunk.subarray(at, at + f.caplen)] });
+      frames.push({ ...f, data: f.data.slice() });
+    });
+    expect(frames.length).toBeGreaterThan(5);
+    frames.forEach((copy, i) => {
+      expect([...copy.data]).toEqual(seen[i]!.bytes); // data is exactly chunk[at, at + caplen)
+      expect(seen[i]!.chunkLength).toBeGreaterThan(copy.caplen); // the whole read buffer, not a view
+      expect('chunk' in copy).toBe(false); // the copy does not keep the reader's buffer alive
+      expect(Object.keys(copy).sort()).toEqual(['caplen', 'data', 'interfaceId', 'linkType', 'offset', 'origLen', 'tsNsec', 'tsSec']);
+    });
+  });
+});
