@@ -130,8 +130,7 @@ export class Engine {
       handled = true;
     } else if (state.pending) {
       if (state.pending.length < PENDING_FRAMES_PER_FLOW && this.pendingBytes + frame.caplen <= PENDING_BYTES_TOTAL) {
-        // A copy of its own: not the reader's chunk, which the next records overwrite.
-        state.pending.push({ ...frame, data: frame.data.slice(), chunk: undefined });
+        state.pending.push({ ...frame, data: frame.data.slice() });
         this.pendingBytes += frame.caplen;
         handled = true;
       } else if (this.pendingBytes + frame.caplen > PENDING_BYTES_TOTAL) {

@@ -11,7 +11,7 @@
  * - a file ending inside a record reports 'capture-truncated' with how many bytes were present.
  */
 import { CaptureError } from '../errors.js';
-import type { RawFrame } from './frame.js';
+import { ChunkFrame } from './frame.js';
 import { MAX_PCAP_CAPLEN, type CaptureParser, type FrameSink, type InterfaceSink } from './parser.js';
 
 export const PCAP_HEADER_LENGTH = 24;
@@ -49,35 +49,6 @@ export function pcapMagic(buf: Uint8Array, at = 0): { littleEndian: boolean; nan
   return undefined;
 }
 
-const EMPTY = new Uint8Array(0);
-
-/**
- * The one frame object a parser refills per record: the record stays where it is in the read
- * buffer (chunk, chunkOffset) and `data` is made only for whoever asks (the decoder does not).
- */
-class PcapFrame implements RawFrame {
-  tsSec = 0;
-  tsNsec = 0;
-  linkType = 0;
-  caplen = 0;
-  origLen = 0;
-  interfaceId = 0;
-  offset = 0;
-  declare chunk: Uint8Array;
-  declare chunkOffset: number;
-
-  constructor() {
-    // Not enumerable: a copy made with `{ ...frame, data: frame.data.slice() }` (as consumers that
-    // keep frames do) must not carry the reader's buffer along.
-    Object.defineProperty(this, 'chunk', { value: EMPTY, writable: true, enumerable: false });
-    Object.defineProperty(this, 'chunkOffset', { value: 0, writable: true, enumerable: false });
-  }
-
-  get data(): Uint8Array {
-    return this.chunk.subarray(this.chunkOffset, this.chunkOffset + this.caplen);
-  }
-}
-
 export class PcapParser implements CaptureParser {
   need = PCAP_HEADER_LENGTH;
   done = false;
@@ -91,7 +62,7 @@ export class PcapParser implements CaptureParser {
 
   private le = true;
   private nsMul = 1000;
-  private readonly frame = new PcapFrame();
+  private readonly frame = new ChunkFrame();
   /**
    * libpcap before 2.3 wrote caplen and len the other way round: 2.0-2.2 files always have them
    * swapped, 2.3 files may (when caplen > len). libpcap and Wireshark swap them back; so do we.

@@ -20,7 +20,7 @@
  *   BigInt for that block only. Binary fractions are truncated to whole nanoseconds.
  */
 import { CaptureError } from '../errors.js';
-import type { RawFrame } from './frame.js';
+import { ChunkFrame } from './frame.js';
 import { hex4 } from './pcap.js';
 import {
   MAX_PCAPNG_BLOCK,
@@ -172,6 +172,8 @@ export class PcapngParser implements CaptureParser {
   /** Result of timestamp conversion (kept in fields to avoid an allocation per frame). */
   private tsSec = 0;
   private tsNsec = 0;
+  /** One frame object for the whole file, refilled per packet block (see ChunkFrame). */
+  private readonly frame = new ChunkFrame();
 
   constructor(
     private readonly file: string,
@@ -413,19 +415,7 @@ export class PcapngParser implements CaptureParser {
       return;
     }
     this.convertTs(iface, view.getUint32(pos + 12, le), view.getUint32(pos + 16, le));
-    const dataAt = pos + 28;
-    const frame: RawFrame = {
-      tsSec: this.tsSec,
-      tsNsec: this.tsNsec,
-      linkType: iface.linkType,
-      caplen,
-      origLen: view.getUint32(pos + 24, le),
-      data: buf.subarray(dataAt, dataAt + caplen),
-      interfaceId: id,
-      offset: base + pos,
-    };
-    this.frames++;
-    this.onFrame(frame);
+    this.deliver(iface.linkType, this.tsSec, this.tsNsec, caplen, view.getUint32(pos + 24, le), buf, pos + 28, id, base + pos);
   }
 
   private simplePacketBlock(buf: Uint8Array, view: DataView, pos: number, len: number, base: number): void {
@@ -438,17 +428,31 @@ export class PcapngParser implements CaptureParser {
     let caplen = len - 16;
     if (origLen < caplen) caplen = origLen;
     if (iface.snaplen !== 0 && iface.snaplen < caplen) caplen = iface.snaplen;
-    const dataAt = pos + 12;
-    const frame: RawFrame = {
-      tsSec: 0,
-      tsNsec: 0,
-      linkType: iface.linkType,
-      caplen,
-      origLen,
-      data: buf.subarray(dataAt, dataAt + caplen),
-      interfaceId: 0,
-      offset: base + pos,
-    };
+    this.deliver(iface.linkType, 0, 0, caplen, origLen, buf, pos + 12, 0, base + pos);
+  }
+
+  /** Refills the one frame object (see ChunkFrame) and hands it on. */
+  private deliver(
+    linkType: number,
+    tsSec: number,
+    tsNsec: number,
+    caplen: number,
+    origLen: number,
+    buf: Uint8Array,
+    dataAt: number,
+    interfaceId: number,
+    offset: number,
+  ): void {
+    const frame = this.frame;
+    frame.linkType = linkType;
+    frame.tsSec = tsSec;
+    frame.tsNsec = tsNsec;
+    frame.caplen = caplen;
+    frame.origLen = origLen;
+    frame.chunk = buf;
+    frame.chunkOffset = dataAt;
+    frame.interfaceId = interfaceId;
+    frame.offset = offset;
     this.frames++;
     this.onFrame(frame);
   }

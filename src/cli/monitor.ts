@@ -13,7 +13,8 @@ import type { ComponentRole } from '../policy/schema.js';
 import { loadRuleSet } from '../policy/load.js';
 import { escapeText, safeJson } from '../report/escape.js';
 import { startMetrics, type MetricsServer } from '../report/metrics.js';
-import { flowRecord, reportHeader, Tally } from '../report/model.js';
+import { flowFields } from '../report/json.js';
+import { reportHeader, Tally } from '../report/model.js';
 import { TableWriter } from '../report/table.js';
 import { isoTime } from '../report/time.js';
 import type { CliIO, MatrixArgs } from './run.js';
@@ -99,7 +100,7 @@ export async function runMonitor(args: MonitorArgs, io: CliIO, stops: StopSource
 
     const printAlert = (a: Alert): void => {
       if (format === 'jsonl') {
-        io.stdout(`${safeJson({ event: 'alert', at: isoTime(a.at), ...flowRecord(a.flow), finding: a.finding })}\n`);
+        io.stdout(`{"event":"alert","at":${safeJson(isoTime(a.at))},${flowFields(a.flow)},"finding":${safeJson(a.finding)}}\n`);
       } else {
         const f = a.flow;
         io.stdout(

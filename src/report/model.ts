@@ -1,6 +1,6 @@
 /**
- * What every output format shows: the per-flow record (the JSON shape) and the run summary. One place
- * builds them so the table, JSON and JSONL agree.
+ * What every output format shows: the run header, the flow groups and the run summary. One place
+ * builds them so the table, JSON and JSONL agree (the per-flow JSON record is flowFields in json.ts).
  */
 import type { AnalysisResult } from '../analyze.js';
 import type { Inventory } from '../policy/inventory.js';
@@ -23,37 +23,6 @@ export function reportHeader(rules: RuleSet, inventory: Inventory, files: string
     },
     files,
   };
-}
-
-/** The JSON shape of one flow. */
-export function flowRecord(f: JudgedFlow): Record<string, unknown> {
-  const rec: Record<string, unknown> = {
-    id: f.id,
-    transport: f.transport,
-    client: f.client,
-    server: f.server,
-    service: f.service,
-    serviceBy: f.serviceBy,
-  };
-  if (f.tls) rec.tls = f.tls;
-  if (f.http) rec.http = f.http;
-  if (f.wireguard) rec.wireguard = { messageTypes: f.wireguard };
-  Object.assign(rec, {
-    state: f.state,
-    history: f.history,
-    packets: f.packets,
-    bytes: f.bytes,
-    start: isoTime(f.start),
-    end: isoTime(f.end),
-    duration: Math.round((f.end - f.start) * 1e6) / 1e6,
-    tunnel: f.tunnel,
-    endReason: f.endReason,
-    rule: f.rule,
-    verdict: f.verdict,
-  });
-  if (f.scope !== undefined) rec.scope = f.scope;
-  rec.findings = f.findings;
-  return rec;
 }
 
 export interface RunSummary {

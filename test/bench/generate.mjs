@@ -29,6 +29,7 @@
 import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs as parseCli } from 'node:util';
 
 // ---------------------------------------------------------------------------------------------------
 // PRNG: splitmix32 seeding, sfc32 generator (never Math.random).
@@ -1162,21 +1163,14 @@ export function generateWorkload({ packets = 500_000, flows, seed = 1, out, writ
 // Command line.
 
 function parseArgs(argv) {
-  const opts = { packets: 500_000, seed: 1 };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const val = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
-    if (a === '--packets') opts.packets = Number(val());
-    else if (a === '--flows') opts.flows = Number(val());
-    else if (a === '--seed') opts.seed = Number(val());
-    else if (a === '--out') opts.out = val();
-    else if (a === '--help' || a === '-h') opts.help = true;
-    else throw new Error(`unknown argument ${a}`);
-  }
+  const { values } = parseCli({
+    args: argv,
+    options: { packets: { type: 'string' }, flows: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
+  const opts = { packets: Number(values.packets ?? 500_000), seed: Number(values.seed ?? 1) };
+  if (values.flows !== undefined) opts.flows = Number(values.flows);
+  if (values.out !== undefined) opts.out = values.out;
+  if (values.help) opts.help = true;
   return opts;
 }
 

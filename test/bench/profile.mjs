@@ -14,27 +14,20 @@ import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync
 import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs as parseCli } from 'node:util';
 import { generateWorkload, INVENTORY_FLAGS } from './generate.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '..', '..');
 
 function parseArgs(argv) {
-  const o = { packets: 500_000, top: 30, keep: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const val = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
-    if (a === '--packets') o.packets = Number(val());
-    else if (a === '--file') o.file = val();
-    else if (a === '--top') o.top = Number(val());
-    else if (a === '--cli') o.cli = val();
-    else if (a === '--keep') o.keep = true;
-    else throw new Error(`unknown argument ${a}`);
-  }
+  const { values } = parseCli({
+    args: argv,
+    options: { packets: { type: 'string' }, file: { type: 'string' }, top: { type: 'string' }, cli: { type: 'string' }, keep: { type: 'boolean' } },
+  });
+  const o = { packets: Number(values.packets ?? 500_000), top: Number(values.top ?? 30), keep: values.keep === true };
+  if (values.file !== undefined) o.file = values.file;
+  if (values.cli !== undefined) o.cli = values.cli;
   return o;
 }
 

@@ -31,6 +31,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, wri
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs as parseCli } from 'node:util';
 import { generateWorkload, INVENTORY_FLAGS } from './generate.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -49,33 +50,28 @@ const TARGETS = {
 };
 
 function parseArgs(argv) {
-  const o = { packets: 500_000, rounds: 5, seed: 1, double: true, tshark: true, keep: false, strict: false, small: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const val = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
-    if (a === '--packets') o.packets = Number(val());
-    else if (a === '--flows') o.flows = Number(val());
-    else if (a === '--rounds') o.rounds = Number(val());
-    else if (a === '--seed') o.seed = Number(val());
-    else if (a === '--json') o.json = val();
-    else if (a === '--cli') o.cli = val();
-    else if (a === '--dir') o.dir = val();
-    else if (a === '--keep') o.keep = true;
-    else if (a === '--no-double') o.double = false;
-    else if (a === '--no-tshark') o.tshark = false;
-    else if (a === '--strict') o.strict = true;
-    else if (a === '--small') o.small = true;
-    else if (a === '--help' || a === '-h') o.help = true;
-    else throw new Error(`unknown argument ${a}`);
-  }
-  if (o.small) {
-    if (!argv.includes('--packets')) o.packets = 3000;
-    if (!argv.includes('--rounds')) o.rounds = 1;
-  }
+  const str = { type: 'string' };
+  const flag = { type: 'boolean' };
+  const { values: v } = parseCli({
+    args: argv,
+    options: {
+      packets: str, flows: str, rounds: str, seed: str, json: str, cli: str, dir: str,
+      keep: flag, 'no-double': flag, 'no-tshark': flag, strict: flag, small: flag, help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const o = {
+    packets: Number(v.packets ?? (v.small ? 3000 : 500_000)),
+    rounds: Number(v.rounds ?? (v.small ? 1 : 5)),
+    seed: Number(v.seed ?? 1),
+    double: !v['no-double'],
+    tshark: !v['no-tshark'],
+    keep: v.keep === true,
+    strict: v.strict === true,
+    small: v.small === true,
+  };
+  for (const k of ['json', 'cli', 'dir']) if (v[k] !== undefined) o[k] = v[k];
+  if (v.flows !== undefined) o.flows = Number(v.flows);
+  if (v.help) o.help = true;
   if (!Number.isInteger(o.rounds) || o.rounds < 1) throw new Error('--rounds must be a positive integer');
   return o;
 }

@@ -1,5 +1,6 @@
 /** Test-only builders for synthetic frames (checksums are left at 0: the decoder does not check them), and a seeded PRNG. */
 import type { RawFrame } from '../../src/capture/frame.js';
+import type { Packet } from '../../src/decode/packet.js';
 
 export function bytes(...parts: (Uint8Array | number[])[]): Uint8Array {
   let n = 0;
@@ -156,4 +157,18 @@ export function sll(protocol: number, payload: Uint8Array, hatype = 1): Uint8Arr
 
 export function sll2(protocol: number, payload: Uint8Array, hatype = 1): Uint8Array {
   return bytes([...u16(protocol), 0, 0, 0, 0, 0, 1, ...u16(hatype), 0, 6, 1, 2, 3, 4, 5, 6, 0, 0], payload);
+}
+
+/** What every decoded packet must satisfy, whatever the input (the fuzz tests check it). */
+export function packetInvariants(p: Packet): boolean {
+  return (
+    p.payloadLen >= 0 &&
+    p.payload.length <= p.payloadLen &&
+    p.ipLen >= p.payloadLen &&
+    p.src.length > 0 &&
+    p.dst.length > 0 &&
+    Number.isFinite(p.ts) &&
+    (p.tcp === undefined || (p.proto === 6 && p.tcp.headerLen >= 20 && p.tcp.seq >= 0 && p.tcp.ack >= 0)) &&
+    (p.udp === undefined || (p.proto === 17 && p.udp.length >= 8 && p.payloadLen === p.udp.length - 8))
+  );
 }

@@ -4,28 +4,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Decoder } from '../../src/decode/decoder.js';
-import type { Packet } from '../../src/decode/packet.js';
 import { SUPPORTED_LINK_TYPES } from '../../src/decode/link.js';
-import { bytes, eth, ext6, frag6, frame, ipv4, ipv6, rng, sll, sll2, tcp, udp } from './build.js';
+import { bytes, eth, ext6, frag6, frame, ipv4, ipv6, packetInvariants, rng, sll, sll2, tcp, udp } from './build.js';
 
 function randomLength(r: () => number): number {
   const x = r();
   if (x < 0.1) return Math.floor(r() * 4); // 0..3: shorter than any link header
   if (x < 0.8) return Math.floor(r() * 128);
   return Math.floor(r() * 2048);
-}
-
-/** What every packet must satisfy, whatever the input. */
-function packetInvariants(p: Packet): boolean {
-  return (
-    p.payloadLen >= 0 &&
-    p.payload.length <= p.payloadLen &&
-    p.ipLen >= p.payloadLen &&
-    p.src.length > 0 &&
-    p.dst.length > 0 &&
-    (p.tcp === undefined || (p.proto === 6 && p.tcp.headerLen >= 20 && p.tcp.seq >= 0 && p.tcp.ack >= 0)) &&
-    (p.udp === undefined || (p.proto === 17 && p.udp.length >= 8 && p.payloadLen === p.udp.length - 8))
-  );
 }
 
 function check(decoder: Decoder, n: number, maxBytes: number): void {

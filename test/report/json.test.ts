@@ -6,12 +6,46 @@ import { inventoryFromFlags } from '../../src/policy/inventory.js';
 import { loadInventoryFile, loadRuleSet } from '../../src/policy/load.js';
 import { safeJson } from '../../src/report/escape.js';
 import { flowFields } from '../../src/report/json.js';
-import { flowRecord } from '../../src/report/model.js';
+import { isoTime } from '../../src/report/time.js';
 
 function flowsOf(file: string, inventory = loadInventoryFile('captures/lab.hosts.yaml'), matrix = 'native'): JudgedFlow[] {
   const flows: JudgedFlow[] = [];
   analyzeCaptures({ files: [file], rules: loadRuleSet(matrix, 'run'), inventory, onFlow: (f) => flows.push(f) });
   return flows;
+}
+
+/**
+ * The oracle: the JSON shape of one flow as a record object, the way the report wrote it before
+ * flowFields (safeJson of this object). flowFields must write exactly the same text.
+ */
+function flowRecord(f: JudgedFlow): Record<string, unknown> {
+  const rec: Record<string, unknown> = {
+    id: f.id,
+    transport: f.transport,
+    client: f.client,
+    server: f.server,
+    service: f.service,
+    serviceBy: f.serviceBy,
+  };
+  if (f.tls) rec.tls = f.tls;
+  if (f.http) rec.http = f.http;
+  if (f.wireguard) rec.wireguard = { messageTypes: f.wireguard };
+  Object.assign(rec, {
+    state: f.state,
+    history: f.history,
+    packets: f.packets,
+    bytes: f.bytes,
+    start: isoTime(f.start),
+    end: isoTime(f.end),
+    duration: Math.round((f.end - f.start) * 1e6) / 1e6,
+    tunnel: f.tunnel,
+    endReason: f.endReason,
+    rule: f.rule,
+    verdict: f.verdict,
+  });
+  if (f.scope !== undefined) rec.scope = f.scope;
+  rec.findings = f.findings;
+  return rec;
 }
 
 /** What the JSON report wrote before flowFields: the record object through safeJson. */

@@ -16,6 +16,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rng } from '../decode/build.js';
 import { analyze } from './cli-check.js';
 import { writePcapngHead } from './layout.js';
 
@@ -108,18 +109,6 @@ function writeSynScan(path: string, n: number): void {
   } finally {
     closeSync(fd);
   }
-}
-
-/** mulberry32: the flood is the same on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

@@ -26,7 +26,7 @@ import type { Flow } from '../../src/flow/flow.js';
 import { StreamPrefix } from '../../src/flow/reassembly.js';
 import { FlowTable } from '../../src/flow/table.js';
 import { CLIENT_PREFIX_CAP, SERVER_PREFIX_CAP } from '../../src/classify/classify.js';
-import { bytes, eth, frag6, frame, ipv4, ipv6, sll, sll2, tcp, udp } from '../decode/build.js';
+import { bytes, eth, frag6, frame, ipv4, ipv6, packetInvariants, sll, sll2, tcp, udp } from '../decode/build.js';
 import { analyze, checkCliResult, HANG_GUARD_MS } from './cli-check.js';
 import { describeMutations, INTERESTING_U32, LINK_TYPES, mutate, writePcapngHead, type Mutation } from './layout.js';
 
@@ -363,20 +363,6 @@ function buildFrame(s: FrameSpec): Uint8Array {
   }
   for (const f of s.flips) if (data.length > 0) data[f.at % data.length] = f.value;
   return s.cut === undefined ? data : data.subarray(0, s.cut % (data.length + 1));
-}
-
-/** What every packet must satisfy, whatever the input. */
-function packetInvariants(p: Packet): boolean {
-  return (
-    p.payloadLen >= 0 &&
-    p.payload.length <= p.payloadLen &&
-    p.ipLen >= p.payloadLen &&
-    p.src.length > 0 &&
-    p.dst.length > 0 &&
-    Number.isFinite(p.ts) &&
-    (p.tcp === undefined || (p.proto === 6 && p.tcp.headerLen >= 20)) &&
-    (p.udp === undefined || (p.proto === 17 && p.udp.length >= 8 && p.payloadLen === p.udp.length - 8))
-  );
 }
 
 describe('(c) Decoder.decode on structured random frames', () => {
