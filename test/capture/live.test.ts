@@ -7,7 +7,7 @@
  * The tests that need no privilege (cap replaced by a fake, localAddresses) always run.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type AddressInfo } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { networkInterfaces, tmpdir } from 'node:os';
@@ -463,8 +463,10 @@ describe('openLive on real interfaces (root)', () => {
 // Child processes: as user nobody, and inside a network namespace
 
 /**
- * src/ transpiled to plain ESM in a folder readable by `nobody` (node cannot run .ts), with
- * node_modules linked so that `import('cap')` resolves. Follows relative imports from live.ts.
+ * src/ transpiled to plain ESM in a folder readable by `nobody` (node cannot run .ts), with a copy
+ * of the cap package (its JavaScript and the compiled addon) so that `import('cap')` resolves.
+ * Copied, not linked: the checkout itself may sit in a folder only root can enter (a clone into
+ * `mktemp -d`), and nobody must not need to read it. Follows relative imports from live.ts.
  */
 function buildChildTree(): string {
   const out = mkdtempSync(join(tmpdir(), 'netmatrix-live-'));
@@ -490,7 +492,13 @@ function buildChildTree(): string {
     }
   }
   writeFileSync(join(out, 'package.json'), '{"type":"module"}\n', { mode: 0o644 });
-  symlinkSync(join(ROOT_DIR, 'node_modules'), join(out, 'node_modules'));
+  const cap = join(ROOT_DIR, 'node_modules', 'cap');
+  const capCopy = join(out, 'node_modules', 'cap');
+  for (const part of ['package.json', 'lib', 'build/Release/cap.node']) {
+    mkdirSync(dirname(join(capCopy, part)), { recursive: true, mode: 0o755 });
+    cpSync(join(cap, part), join(capCopy, part), { recursive: true });
+  }
+  spawnSync('chmod', ['-R', 'a+rX', join(out, 'node_modules')]);
   // What the CLI does with an error: its message on one line, exit with its exitCode.
   writeFileSync(
     join(out, 'open.js'),

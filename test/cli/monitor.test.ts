@@ -205,8 +205,11 @@ describe.runIf(isRoot || Boolean(process.env.CI))('netmatrix monitor errors', ()
     expect(filter.stderr).toMatch(/bad capture filter/);
   });
 
-  it('without root or CAP_NET_RAW: one line, exit 2', () => {
-    const r = spawnSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, CLI, 'monitor', '-i', 'lo', '--researcher', RES_IP], { encoding: 'utf8' });
+  it('without CAP_NET_RAW: one line, exit 2', () => {
+    // Every capability dropped (as user nobody when not root): no CAP_NET_RAW, yet the CLI stays
+    // readable wherever the checkout is (a clone into `mktemp -d` is closed to other users).
+    const drop = isRoot ? ['--bounding-set=-all', '--inh-caps=-all'] : ['--reuid=nobody', '--regid=nogroup', '--clear-groups'];
+    const r = spawnSync('setpriv', [...drop, process.execPath, CLI, 'monitor', '-i', 'lo', '--researcher', RES_IP], { encoding: 'utf8' });
     expect(r.status).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/permission denied/i);
