@@ -11,9 +11,9 @@ import { run } from './run.js';
  */
 const pause = new Int32Array(new SharedArrayBuffer(4));
 let stdoutGone = false;
-function writeStdout(text: string): void {
+function writeStdout(text: string | Uint8Array): void {
   if (stdoutGone) return;
-  const buf = Buffer.from(text, 'utf8');
+  const buf = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
   let off = 0;
   while (off < buf.length) {
     try {
@@ -35,6 +35,7 @@ function writeStdout(text: string): void {
 
 const code = await run(process.argv.slice(2), {
   stdout: writeStdout,
+  stdoutBytes: writeStdout,
   stderr: (text) => process.stderr.write(text),
   stdoutIsTTY: process.stdout.isTTY === true,
   stderrIsTTY: process.stderr.isTTY === true,

@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import type YargsFactory from 'yargs';
 import { analyzeCaptures } from '../analyze.js';
 import type { MonitorArgs } from './monitor.js';
-import { OutputFile, sameFile } from './output.js';
+import { OutputFile, sameFile, TextBuffer } from './output.js';
 import { NetmatrixError, UsageError } from '../errors.js';
 import { inventoryFromFlags, mergeInventories, type Inventory } from '../policy/inventory.js';
 import { builtinMatrices, loadInventoryFile, loadRuleSet, type RuleSet } from '../policy/load.js';
@@ -23,6 +23,8 @@ const yargs = createRequire(import.meta.url)('yargs/yargs') as typeof YargsFacto
 
 export interface CliIO {
   stdout: (text: string) => void;
+  /** The report's bytes (UTF-8), when the stream takes bytes; written at once, before returning. */
+  stdoutBytes?: (bytes: Uint8Array) => void;
   stderr: (text: string) => void;
   stdoutIsTTY: boolean;
   stderrIsTTY: boolean;
@@ -105,18 +107,11 @@ async function runAnalyze(args: AnalyzeArgs, io: CliIO): Promise<number> {
   }
 
   let file: OutputFile | undefined;
-  let buffer = '';
-  const flushStdout = (): void => {
-    if (buffer) io.stdout(buffer);
-    buffer = '';
-  };
+  const stdout = new TextBuffer(io.stdoutBytes ?? ((bytes) => io.stdout(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8'))));
+  const flushStdout = (): void => stdout.flush();
   const sink: Sink = (text) => {
-    if (file) {
-      file.write(text);
-      return;
-    }
-    buffer += text;
-    if (buffer.length >= 64 * 1024) flushStdout();
+    if (file) file.write(text);
+    else stdout.write(text);
   };
   const writer = await reportWriter(args, sink, rules, io);
 

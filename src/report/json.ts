@@ -59,7 +59,7 @@ export function flowFields(f: JudgedFlow): string {
   if (f.tls) s += `,"tls":${safeJson(f.tls)}`;
   if (f.http) s += `,"http":${safeJson(f.http)}`;
   if (f.wireguard) s += `,"wireguard":{"messageTypes":${safeJson(f.wireguard)}}`;
-  s += `,"state":${str(f.state)},"history":${str(f.history)},"packets":${num(f.packets)},"bytes":${num(f.bytes)},"start":${str(isoTime(f.start))},"end":${str(isoTime(f.end))},"duration":${num(Math.round((f.end - f.start) * 1e6) / 1e6)},"tunnel":${f.tunnel},"endReason":${str(f.endReason)},"rule":${f.rule === null ? 'null' : str(f.rule)},"verdict":${str(f.verdict)}`;
+  s += `,"state":${str(f.state)},"history":${str(f.history)},"packets":${num(f.packets)},"bytes":${num(f.bytes)},"start":"${isoTime(f.start)}","end":"${isoTime(f.end)}","duration":${num(Math.round((f.end - f.start) * 1e6) / 1e6)},"tunnel":${f.tunnel},"endReason":${str(f.endReason)},"rule":${f.rule === null ? 'null' : str(f.rule)},"verdict":${str(f.verdict)}`;
   if (f.scope !== undefined) s += `,"scope":${str(f.scope)}`;
   return `${s},"findings":${findings(f.findings)}`;
 }
@@ -79,8 +79,24 @@ function findings(list: Finding[]): string {
 /** Printable ASCII other than quote and backslash: written as it is. */
 const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 
+/**
+ * Quoted forms of the short strings flows repeat (addresses from the decoder's cache, roles,
+ * services, states, rule names): a Map hit reuses the string's cached hash, cheaper than the
+ * pattern test. Cleared when full, so a capture of many distinct values cannot grow it.
+ */
+const quotedCache = new Map<string, string>();
+const QUOTED_CACHE_MAX = 4096;
+const QUOTED_CACHE_LONGEST = 64;
+
 function str(v: string): string {
-  return PLAIN.test(v) ? `"${v}"` : safeJson(v);
+  let q = quotedCache.get(v);
+  if (q !== undefined) return q;
+  q = PLAIN.test(v) ? `"${v}"` : safeJson(v);
+  if (v.length <= QUOTED_CACHE_LONGEST) {
+    if (quotedCache.size >= QUOTED_CACHE_MAX) quotedCache.clear();
+    quotedCache.set(v, q);
+  }
+  return q;
 }
 
 function num(n: number): string {

@@ -7,7 +7,10 @@ const cachedSecs = new Float64Array(CACHE_SIZE).fill(Number.NaN);
 const cachedPrefixes: string[] = new Array<string>(CACHE_SIZE).fill('');
 const PAD = ['', '0', '00', '000', '0000', '00000', '000000'];
 
-/** Packet time (float seconds since the epoch) as ISO 8601 UTC with microseconds. */
+/**
+ * Packet time (float seconds since the epoch) as ISO 8601 UTC with microseconds. Only digits, "-",
+ * "T", ":", "." and "Z" (or a number, or "" when not finite): reports quote it without escaping.
+ */
 export function isoTime(ts: number): string {
   if (!Number.isFinite(ts)) return '';
   let sec = Math.floor(ts);
