@@ -6,8 +6,26 @@
  * never compressed, IPv4-mapped addresses shown as ::ffff:a.b.c.d).
  *
  * Both formatters sit behind a small direct-mapped cache (the same few addresses recur in a
- * capture): a hit costs a hash and a 4- or 16-byte compare, and allocates nothing.
+ * capture): a hit costs a hash and a 4- or 16-byte compare, and allocates nothing. The cache also
+ * keeps each text's digest (textDigest), which the flow table hashes its keys with: after a format
+ * call, `formattedDigest` is the digest of the text it returned.
  */
+
+/**
+ * A 30-bit digest of an address text (a small integer, never a heap number): equal texts have equal
+ * digests, so a table may hash with it and compare texts only on a digest match.
+ */
+export function textDigest(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  return h & 0x3fffffff;
+}
+
+/** textDigest() of the text the last formatIPv4/formatIPv6 call returned. */
+export let formattedDigest = 0;
 
 const DEC: readonly string[] = Array.from({ length: 256 }, (_, i) => String(i));
 
@@ -21,6 +39,7 @@ const V4_BITS = 12;
 const V4_SIZE = 1 << V4_BITS;
 const v4Keys = new Int32Array(V4_SIZE);
 const v4Vals: (string | undefined)[] = new Array<string | undefined>(V4_SIZE).fill(undefined);
+const v4Digests = new Int32Array(V4_SIZE);
 
 /** Dotted quad of the 4 bytes at data[off]. The caller guarantees off + 4 <= data.length. */
 export function formatIPv4(data: Uint8Array, off: number): string {
@@ -31,10 +50,14 @@ export function formatIPv4(data: Uint8Array, off: number): string {
   const key = (a << 24) | (b << 16) | (c << 8) | d;
   const slot = Math.imul(key, 0x9e3779b1) >>> (32 - V4_BITS);
   const hit = v4Vals[slot];
-  if (hit !== undefined && v4Keys[slot] === key) return hit;
+  if (hit !== undefined && v4Keys[slot] === key) {
+    formattedDigest = v4Digests[slot]!;
+    return hit;
+  }
   const s = DEC[a]! + '.' + DEC[b]! + '.' + DEC[c]! + '.' + DEC[d]!;
   v4Keys[slot] = key;
   v4Vals[slot] = s;
+  v4Digests[slot] = formattedDigest = textDigest(s);
   return s;
 }
 
@@ -44,6 +67,7 @@ const V6_BITS = 11;
 const V6_SIZE = 1 << V6_BITS;
 const v6Keys = new Int32Array(V6_SIZE * 4);
 const v6Vals: (string | undefined)[] = new Array<string | undefined>(V6_SIZE).fill(undefined);
+const v6Digests = new Int32Array(V6_SIZE);
 const groups = new Uint16Array(8);
 
 function word32(data: Uint8Array, o: number): number {
@@ -61,6 +85,7 @@ export function formatIPv6(data: Uint8Array, off: number): string {
   const k = slot << 2;
   const hit = v6Vals[slot];
   if (hit !== undefined && v6Keys[k] === w0 && v6Keys[k + 1] === w1 && v6Keys[k + 2] === w2 && v6Keys[k + 3] === w3) {
+    formattedDigest = v6Digests[slot]!;
     return hit;
   }
   const s = ipv6Text(data, off);
@@ -69,6 +94,7 @@ export function formatIPv6(data: Uint8Array, off: number): string {
   v6Keys[k + 2] = w2;
   v6Keys[k + 3] = w3;
   v6Vals[slot] = s;
+  v6Digests[slot] = formattedDigest = textDigest(s);
   return s;
 }
 

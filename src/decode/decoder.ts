@@ -18,7 +18,7 @@
  */
 import { frameTime, type RawFrame } from '../capture/frame.js';
 import { IPPROTO_TCP, IPPROTO_UDP, type DecodeOutcome, type Packet, type TcpHeader, type UdpHeader } from './packet.js';
-import { formatIPv4, formatIPv6 } from './addr.js';
+import { formatIPv4, formatIPv6, formattedDigest } from './addr.js';
 import { decodeLink, newLinkResult, NET_IPV4, NET_MALFORMED, NET_SKIP, type LinkResult } from './link.js';
 import { newIPv4Header, parseIPv4, type IPv4Header } from './ipv4.js';
 import { IPV6_HEADER_LEN, newIPv6Header, parseIPv6, walkIPv6, type IPv6Header } from './ipv6.js';
@@ -93,6 +93,8 @@ class ScratchPacket implements Packet {
   ipVersion: 4 | 6 = 4;
   src = '';
   dst = '';
+  srcKey = 0;
+  dstKey = 0;
   proto = 0;
   tcp: TcpHeader | undefined = undefined;
   udp: UdpHeader | undefined = undefined;
@@ -161,6 +163,8 @@ export class Decoder {
       ipVersion: p.ipVersion,
       src: p.src,
       dst: p.dst,
+      srcKey: p.srcKey,
+      dstKey: p.dstKey,
       proto: p.proto,
       payload: p.payload,
       payloadLen: p.payloadLen,
@@ -238,8 +242,11 @@ export class Decoder {
     const h = this.h4;
     const err = parseIPv4(data, off, h, end);
     if (err !== null) return this.malformed(err);
+    const p = this.packet;
     const src = formatIPv4(data, h.addrOff);
+    p.srcKey = formattedDigest;
     const dst = formatIPv4(data, h.addrOff + 4);
+    p.dstKey = formattedDigest;
     if (!h.more && h.fragOffset === 0) {
       return this.transport(ts, 4, src, dst, h.proto, data, h.payloadStart, h.capEnd, h.payloadLen, h.totalLen, h.truncated, false, false);
     }
@@ -267,8 +274,11 @@ export class Decoder {
     const h = this.h6;
     const err = parseIPv6(data, off, h, end);
     if (err !== null) return this.malformed(err);
+    const p = this.packet;
     const src = formatIPv6(data, h.addrOff);
+    p.srcKey = formattedDigest;
     const dst = formatIPv6(data, h.addrOff + 16);
+    p.dstKey = formattedDigest;
     if (!h.frag) {
       const ipLen = h.jumbo ? end - off : IPV6_HEADER_LEN + h.payloadLenField;
       return this.transport(ts, 6, src, dst, h.proto, data, h.payloadStart, h.capEnd, h.payloadLen, ipLen, h.truncated, false, h.jumbo);

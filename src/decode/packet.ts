@@ -38,6 +38,12 @@ export interface Packet {
   /** Addresses in canonical text form: dotted quad, or RFC 5952 compressed IPv6 (lower case). */
   src: string;
   dst: string;
+  /**
+   * textDigest() of src and dst (decode/addr.ts), from the decoder's address cache; the flow table
+   * hashes with them. Packets made without them (tests) have them computed from the texts.
+   */
+  srcKey?: number;
+  dstKey?: number;
   /** Upper-layer protocol after IPv6 extension headers (6 TCP, 17 UDP, ...). */
   proto: number;
   tcp?: TcpHeader | undefined;

@@ -48,10 +48,13 @@ export interface Flow {
   historySeen: number;
   /** Where the flow's first packet was: file index in the run. */
   fileIndex: number;
-  /** The flow table's lookup key (lower address, higher address, protocol and ports). */
+  /** The flow table's lookup key (lower address and its port, higher address and its port, protocol; see flow/index.ts). */
   keyLo: string;
   keyHi: string;
-  keyPorts: number;
+  keyLoPort: number;
+  keyHiPort: number;
+  keyProto: number;
+  keyHash: number;
 }
 
 export function newFlow(
@@ -85,7 +88,10 @@ export function newFlow(
     fileIndex,
     keyLo: '',
     keyHi: '',
-    keyPorts: 0,
+    keyLoPort: 0,
+    keyHiPort: 0,
+    keyProto: 0,
+    keyHash: 0,
   };
 }
 

@@ -5,7 +5,9 @@
  */
 import { CLIENT_PREFIX_CAP, SERVER_PREFIX_CAP } from '../classify/classify.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type Packet } from '../decode/packet.js';
+import { textDigest } from '../decode/addr.js';
 import { addHistory, newFlow, type EndReason, type Flow } from './flow.js';
+import { FlowIndex, keyHash } from './index.js';
 import { StreamPrefix } from './reassembly.js';
 import { EndpointState, tcpTransition } from './tcp-state.js';
 
@@ -48,11 +50,8 @@ const SWEEP_INTERVAL = 5;
 export class FlowTable {
   /** Live flows by id; Map order is creation order (the oldest first, for eviction). */
   private readonly flows = new Map<number, Flow>();
-  /**
-   * Lookup: lower address -> higher address -> protocol and ports -> flow. The address strings come
-   * from the decoder's cache, so no key string is built per packet and their hashes are reused.
-   */
-  private readonly index = new Map<string, Map<string, Map<number, Flow>>>();
+  /** Lookup by canonical key (flow/index.ts). */
+  private readonly index = new FlowIndex<Flow>();
   /** Closed flows waiting out closeDelay: flow id -> time they closed. */
   private readonly closing = new Map<number, number>();
   private nextId = 1;
@@ -80,19 +79,26 @@ export class FlowTable {
     }
     const sport = tcp ? tcp.srcPort : (udp as NonNullable<typeof udp>).srcPort;
     const dport = tcp ? tcp.dstPort : (udp as NonNullable<typeof udp>).dstPort;
-    // Canonical order: the lower (address, port) first, so both directions share one entry.
-    const srcFirst = p.src < p.dst || (p.src === p.dst && sport <= dport);
-    const lo = srcFirst ? p.src : p.dst;
-    const hi = srcFirst ? p.dst : p.src;
-    const ports = p.proto * 4294967296 + (srcFirst ? sport * 65536 + dport : dport * 65536 + sport);
-    let flow = this.index.get(lo)?.get(hi)?.get(ports);
+    const src = p.src;
+    const dst = p.dst;
+    const sd = p.srcKey ?? textDigest(src);
+    const dd = p.dstKey ?? textDigest(dst);
+    // Canonical order: the lower (address digest, address, port) first, so both directions share
+    // one entry (any total order does; digests first spares most string compares).
+    const srcFirst = sd !== dd ? sd < dd : src === dst ? sport <= dport : src < dst;
+    const lo = srcFirst ? src : dst;
+    const hi = srcFirst ? dst : src;
+    const loPort = srcFirst ? sport : dport;
+    const hiPort = srcFirst ? dport : sport;
+    const hash = srcFirst ? keyHash(sd, dd, sport, dport, p.proto) : keyHash(dd, sd, dport, sport, p.proto);
+    let flow = this.index.get(hash, lo, hi, loPort, hiPort, p.proto);
     const flags = tcp ? tcp.flags : 0;
     if (flow && tcp && flags & TCP_SYN && !(flags & TCP_ACK) && this.closing.has(flow.id)) {
       // A new SYN on a closed connection: the port was reused for a new connection.
       this.end(flow, 'closed');
       flow = undefined;
     }
-    if (!flow) flow = this.create(lo, hi, ports, p, sport, dport, fileIndex);
+    if (!flow) flow = this.create(p, sport, dport, fileIndex, srcFirst, hash);
     const fromClient = p.src === flow.client.ip && sport === flow.client.port;
     const dir = fromClient ? flow.orig : flow.resp;
     dir.packets++;
@@ -104,7 +110,7 @@ export class FlowTable {
     return flow;
   }
 
-  private create(lo: string, hi: string, ports: number, p: Packet, sport: number, dport: number, fileIndex: number): Flow {
+  private create(p: Packet, sport: number, dport: number, fileIndex: number, srcFirst: boolean, hash: number): Flow {
     if (this.flows.size >= this.opts.maxFlows) this.evictOldest();
     const transport = p.tcp ? 'tcp' : 'udp';
     let srcIsClient = true;
@@ -132,15 +138,14 @@ export class FlowTable {
       flow.origStream = new StreamPrefix(CLIENT_PREFIX_CAP);
       flow.respStream = new StreamPrefix(SERVER_PREFIX_CAP);
     }
-    flow.keyLo = lo;
-    flow.keyHi = hi;
-    flow.keyPorts = ports;
+    flow.keyLo = srcFirst ? p.src : p.dst;
+    flow.keyHi = srcFirst ? p.dst : p.src;
+    flow.keyLoPort = srcFirst ? sport : dport;
+    flow.keyHiPort = srcFirst ? dport : sport;
+    flow.keyProto = p.proto;
+    flow.keyHash = hash;
     this.flows.set(flow.id, flow);
-    let byHi = this.index.get(lo);
-    if (!byHi) this.index.set(lo, (byHi = new Map()));
-    let byPorts = byHi.get(hi);
-    if (!byPorts) byHi.set(hi, (byPorts = new Map()));
-    byPorts.set(ports, flow);
+    this.index.set(flow);
     this.stats.flows++;
     this.stats.active = this.flows.size;
     return flow;
@@ -202,16 +207,7 @@ export class FlowTable {
   private end(flow: Flow, reason: EndReason): void {
     this.flows.delete(flow.id);
     this.closing.delete(flow.id);
-    const byHi = this.index.get(flow.keyLo);
-    const byPorts = byHi?.get(flow.keyHi);
-    if (byPorts?.get(flow.keyPorts) === flow) {
-      byPorts.delete(flow.keyPorts);
-      // Empty inner maps go too: a scan of a million addresses must not leave a million behind.
-      if (byPorts.size === 0) {
-        byHi?.delete(flow.keyHi);
-        if (byHi?.size === 0) this.index.delete(flow.keyLo);
-      }
-    }
+    this.index.delete(flow);
     this.stats.active = this.flows.size;
     flow.endReason = reason;
     if (!flow.classifier.done && flow.transport === 'tcp') {
