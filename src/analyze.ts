@@ -113,9 +113,9 @@ export function analyzeCaptures(opts: AnalyzeOptions): AnalysisResult {
   const files = new FileEvents(opts, total, new InputPacedCollector());
   ordered.forEach((p, fileIndex) => {
     files.begin(p.file);
+    const packet = engine.decoder.packet;
     const onFrame = (frame: RawFrame): void => {
-      const ts = engine.frame(frame, fileIndex);
-      if (ts !== undefined) files.packetTime(ts);
+      if (engine.frame(frame, fileIndex)) files.packetTime(packet.ts);
     };
     files.end(
       readCaptureFile(p.file, onFrame, {
@@ -144,8 +144,12 @@ export function analyzeCaptures(opts: AnalyzeOptions): AnalysisResult {
  */
 class FileEvents {
   readonly inputs: ReadSummary[] = [];
-  first: number | undefined;
-  last: number | undefined;
+  /**
+   * The time span so far (Infinity / -Infinity before any packet). Plain numbers, never undefined:
+   * a field that may hold undefined keeps each new time as a heap number, one per packet.
+   */
+  private firstTs = Infinity;
+  private lastTs = -Infinity;
   private file = '';
   /** Bytes of the files before the current one. */
   private done = 0;
@@ -167,8 +171,16 @@ class FileEvents {
   }
 
   packetTime(ts: number): void {
-    if (this.first === undefined || ts < this.first) this.first = ts;
-    if (this.last === undefined || ts > this.last) this.last = ts;
+    if (ts < this.firstTs) this.firstTs = ts;
+    if (ts > this.lastTs) this.lastTs = ts;
+  }
+
+  get first(): number | undefined {
+    return this.firstTs === Infinity ? undefined : this.firstTs;
+  }
+
+  get last(): number | undefined {
+    return this.lastTs === -Infinity ? undefined : this.lastTs;
   }
 
   interface(linkType: number, interfaceId: number): void {

@@ -91,16 +91,19 @@ export class Engine {
     return this.table.stats;
   }
 
-  /** One frame; returns the packet time when it decoded to a packet. */
-  frame(frame: RawFrame, fileIndex = 0): number | undefined {
+  /**
+   * One frame; true when it decoded to a packet (`decoder.packet`, its time included, is then valid
+   * until the next frame). A boolean, not the time: a returned time was a heap number per packet.
+   */
+  frame(frame: RawFrame, fileIndex = 0): boolean {
     this.stats.frames++;
     this.stats.bytes += frame.origLen;
-    if (this.decoder.decodeInto(frame) !== OUT_PACKET) return undefined;
+    if (this.decoder.decodeInto(frame) !== OUT_PACKET) return false;
     const packet = this.decoder.packet;
     const flow = this.table.add(packet, fileIndex);
     if (flow && this.live) this.watch(flow, frame);
     if (this.live && packet.ts - this.lastSecaggCheck >= 1) this.checkSecagg(packet.ts);
-    return packet.ts;
+    return true;
   }
 
   /** Live: time passes without packets; timeouts and the secagg timer still run. */

@@ -25,8 +25,8 @@ function replay(file: string, opts: { secaggTimeout?: number; matrix?: string; i
   const times: number[] = [];
   readCaptureFile(file, (frame) => {
     const before = alerts.length;
-    const ts = engine.frame(frame);
-    if (alerts.length > before && ts !== undefined) times.push(ts);
+    const decoded = engine.frame(frame);
+    if (alerts.length > before && decoded) times.push(engine.decoder.packet.ts);
   });
   // Live, the clock keeps ticking after the last packet.
   if (opts.idleAfter !== undefined) engine.tick(engine.table.time + opts.idleAfter);

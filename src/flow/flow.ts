@@ -101,12 +101,22 @@ export function connState(flow: Flow): ConnState {
     : udpConnState(flow.orig.packets, flow.resp.packets);
 }
 
-const HISTORY_LETTERS = 'SHADFR';
+/** History letters by index (H_SYN...), the client's in upper case then the server's. */
+export const H_SYN = 0;
+export const H_SYNACK = 1;
+export const H_ACK = 2;
+export const H_DATA = 3;
+export const H_FIN = 4;
+export const H_RST = 5;
+const HISTORY_LETTERS = ['S', 'H', 'A', 'D', 'F', 'R', 's', 'h', 'a', 'd', 'f', 'r'];
 
-/** Adds a history letter once per side (upper case for the client). */
-export function addHistory(flow: Flow, letter: 'S' | 'H' | 'A' | 'D' | 'F' | 'R', fromClient: boolean): void {
-  const bit = 1 << (HISTORY_LETTERS.indexOf(letter) * 2 + (fromClient ? 0 : 1));
+/**
+ * Adds a history letter (H_SYN...) once per side (upper case for the client). Called for most
+ * packets, so the letter is an index: nothing is looked up or lower-cased unless the letter is new.
+ */
+export function addHistory(flow: Flow, letter: number, fromClient: boolean): void {
+  const bit = 1 << (letter * 2 + (fromClient ? 0 : 1));
   if (flow.historySeen & bit) return;
   flow.historySeen |= bit;
-  flow.history += fromClient ? letter : letter.toLowerCase();
+  flow.history += HISTORY_LETTERS[fromClient ? letter : letter + 6]!;
 }

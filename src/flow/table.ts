@@ -6,7 +6,7 @@
 import { CLIENT_PREFIX_CAP, SERVER_PREFIX_CAP } from '../classify/classify.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type Packet } from '../decode/packet.js';
 import { textDigest } from '../decode/addr.js';
-import { addHistory, newFlow, type EndReason, type Flow } from './flow.js';
+import { addHistory, H_ACK, H_DATA, H_FIN, H_RST, H_SYN, H_SYNACK, newFlow, type EndReason, type Flow } from './flow.js';
 import { FlowIndex, keyHash } from './index.js';
 import { StreamPrefix } from './reassembly.js';
 import { EndpointState, tcpTransition } from './tcp-state.js';
@@ -164,11 +164,11 @@ export class FlowTable {
     const flags = tcp.flags;
     const hasData = p.payloadLen > 0;
     tcpTransition(flow.tcp, fromClient, flags, hasData);
-    if (flags & TCP_SYN) addHistory(flow, flags & TCP_ACK ? 'H' : 'S', fromClient);
-    else if (flags & TCP_ACK && !hasData && !(flags & (TCP_FIN | TCP_RST))) addHistory(flow, 'A', fromClient);
-    if (hasData) addHistory(flow, 'D', fromClient);
-    if (flags & TCP_FIN) addHistory(flow, 'F', fromClient);
-    if (flags & TCP_RST) addHistory(flow, 'R', fromClient);
+    if (flags & TCP_SYN) addHistory(flow, flags & TCP_ACK ? H_SYNACK : H_SYN, fromClient);
+    else if (flags & TCP_ACK && !hasData && !(flags & (TCP_FIN | TCP_RST))) addHistory(flow, H_ACK, fromClient);
+    if (hasData) addHistory(flow, H_DATA, fromClient);
+    if (flags & TCP_FIN) addHistory(flow, H_FIN, fromClient);
+    if (flags & TCP_RST) addHistory(flow, H_RST, fromClient);
 
     const classifier = flow.classifier;
     if (!classifier.done) {
