@@ -10,6 +10,14 @@
 const MAX_PENDING = 16;
 const EMPTY = new Uint8Array(0);
 
+interface PendingSegment {
+  offset: number;
+  bytes: Uint8Array;
+}
+
+/** The empty list every prefix starts with (most never see a segment out of order). */
+const NO_PENDING: PendingSegment[] = [];
+
 /**
  * Released buffers, by size (2 KiB doublings up to the cap), for the next flows: a prefix buffer is
  * memory outside the JavaScript heap, and allocating one per flow (then freeing it once the flow is
@@ -37,7 +45,8 @@ export class StreamPrefix {
   private buf: Uint8Array;
   /** Contiguous bytes from `base`. */
   length = 0;
-  private pending: { offset: number; bytes: Uint8Array }[] = [];
+  /** Out-of-order segments; NO_PENDING (shared, never written) until the first one. */
+  private pending: PendingSegment[] = NO_PENDING;
   /** Bytes held by `pending` (robustness fix: <= cap - length when a segment is added, so <= cap). */
   private pendingHeld = 0;
 
@@ -90,6 +99,7 @@ export class StreamPrefix {
       const room = Math.min(this.cap - offset, this.cap - this.length - this.pendingHeld);
       if (this.pending.length < MAX_PENDING && room > 0) {
         const bytes = payload.slice(0, room);
+        if (this.pending === NO_PENDING) this.pending = [];
         this.pending.push({ offset, bytes });
         this.pendingHeld += bytes.length;
       }
@@ -102,7 +112,7 @@ export class StreamPrefix {
     while (progressed && this.pending.length > 0) {
       progressed = false;
       for (let i = 0; i < this.pending.length; i++) {
-        const seg = this.pending[i] as { offset: number; bytes: Uint8Array };
+        const seg = this.pending[i] as PendingSegment;
         if (seg.offset <= this.length) {
           this.append(seg.offset, seg.bytes);
           this.pending.splice(i, 1);
@@ -137,7 +147,7 @@ export class StreamPrefix {
     this.length = 0;
     giveBuffer(this.buf);
     this.buf = EMPTY;
-    this.pending = [];
+    this.pending = NO_PENDING;
     this.pendingHeld = 0;
   }
 }

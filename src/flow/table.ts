@@ -134,10 +134,6 @@ export class FlowTable {
       flow.flipped = true;
       flow.history = '^';
     }
-    if (p.tcp) {
-      flow.origStream = new StreamPrefix(CLIENT_PREFIX_CAP);
-      flow.respStream = new StreamPrefix(SERVER_PREFIX_CAP);
-    }
     flow.keyLo = srcFirst ? p.src : p.dst;
     flow.keyHi = srcFirst ? p.dst : p.src;
     flow.keyLoPort = srcFirst ? sport : dport;
@@ -172,7 +168,13 @@ export class FlowTable {
 
     const classifier = flow.classifier;
     if (!classifier.done) {
-      const stream = fromClient ? flow.origStream : flow.respStream;
+      let stream = fromClient ? flow.origStream : flow.respStream;
+      // A direction's prefix is made at its SYN (which fixes where the stream starts) or its first
+      // data: a scan's flows carry neither from the server and no data at all.
+      if (stream === undefined && (flags & TCP_SYN || hasData)) {
+        if (fromClient) stream = flow.origStream = new StreamPrefix(CLIENT_PREFIX_CAP);
+        else stream = flow.respStream = new StreamPrefix(SERVER_PREFIX_CAP);
+      }
       if (stream) {
         if (flags & TCP_SYN) stream.setIsn(tcp.seq);
         const payload = p.payload;

@@ -146,6 +146,19 @@ describe('first-bytes reassembly for the classifier', () => {
     expect(f?.classifier.result.tls?.alpn).toEqual(['h2']);
   });
 
+  it('a direction gets its prefix at its SYN or first data only: a refused scan probe makes none for the server', () => {
+    const live: Flow[] = [];
+    const table = new FlowTable({}, () => undefined);
+    live.push(table.add(tcp({ ts: 1, src: C, sport: 5, dst: S, dport: 22, flags: SYN, seq: 7 })) as Flow);
+    expect(live[0]?.origStream).toBeDefined();
+    expect(live[0]?.respStream).toBeUndefined();
+    table.add(tcp({ ts: 1.001, src: S, sport: 22, dst: C, dport: 5, flags: RST | ACK }));
+    expect(live[0]?.respStream).toBeUndefined();
+    // Picked up mid-stream: the server's first data makes its prefix, starting at that segment.
+    const f = table.add(tcp({ ts: 2, src: S, sport: 50051, dst: C, dport: 40000, flags: PSH | ACK, seq: 500, payload: new Uint8Array([0x16, 3, 3]) })) as Flow;
+    expect(f.respStream?.length ?? f.origStream?.length).toBe(3);
+  });
+
   it('segments beyond the 16 KiB window are ignored and the flow is still judged', () => {
     const big = new Uint8Array(20000).fill(0x41);
     const [f] = run([
