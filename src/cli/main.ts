@@ -33,12 +33,14 @@ function writeStdout(text: string | Uint8Array): void {
   }
 }
 
-const code = await run(process.argv.slice(2), {
+// No top-level await: the shipped command is a CommonJS bundle of this file (see package.json "bundle").
+void run(process.argv.slice(2), {
   stdout: writeStdout,
   stdoutBytes: writeStdout,
   stderr: (text) => process.stderr.write(text),
   stdoutIsTTY: process.stdout.isTTY === true,
   stderrIsTTY: process.stderr.isTTY === true,
   ...(process.stdout.columns ? { columns: process.stdout.columns } : {}),
+}).then((code) => {
+  process.exitCode = code;
 });
-process.exitCode = code;

@@ -8,7 +8,7 @@
  *   node dist/policy/rules-cache.js --write    (part of npm run build)
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseRuleFile, type RuleFile } from './schema.js';
 
@@ -67,6 +67,13 @@ export function compileRules(): Record<string, CacheEntry> {
   return out;
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href && process.argv[2] === '--write') {
+// Run as `node dist/policy/rules-cache.js --write` by the build. (Named explicitly: inside the
+// command's bundle, import.meta.url is the bundle's, which is also argv[1].)
+if (
+  process.argv[1] !== undefined &&
+  basename(process.argv[1]) === 'rules-cache.js' &&
+  import.meta.url === pathToFileURL(process.argv[1]).href &&
+  process.argv[2] === '--write'
+) {
   writeFileSync(CACHE_URL, `${JSON.stringify(compileRules())}\n`);
 }

@@ -197,8 +197,8 @@ describe('benchmark workload (test/bench/generate.mjs)', () => {
 
 describe('npm run bench --small (test/bench/run.mjs)', () => {
   it('completes and prints the table, the targets and the JSON results', () => {
-    const cli = join(repo, 'dist', 'bin', 'main.js');
-    expect(existsSync(cli), 'dist/bin/main.js: build first (npm test runs npm run build before vitest)').toBe(true);
+    const cli = join(repo, 'dist', 'bin', 'netmatrix.cjs');
+    expect(existsSync(cli), 'dist/bin/netmatrix.cjs: build first (npm test runs npm run build before vitest)').toBe(true);
     const json = join(tmp, 'results.json');
     const r = spawnSync(process.execPath, [join(repo, 'test', 'bench', 'run.mjs'), '--small', '--json', json], { encoding: 'utf8', timeout: 180_000 });
     expect(r.stderr).not.toMatch(/^bench: /m);

@@ -1186,7 +1186,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
       process.stdout.write(`flows: ${JSON.stringify(m.flows)}\npackets by kind: ${JSON.stringify(m.packetsByKind)}\n`);
       process.stdout.write(`generated in ${(Number(process.hrtime.bigint() - t0) / 1e9).toFixed(1)} s\n`);
       process.stdout.write(`inventory: ${m.netmatrixArgs.join(' ')}   (or --hosts ${m.hostsFile})\n`);
-      process.stdout.write(`analyze:   node dist/bin/main.js analyze ${m.file} ${m.netmatrixArgs.join(' ')} --format json > /dev/null\n`);
+      process.stdout.write(`analyze:   node dist/bin/netmatrix.cjs analyze ${m.file} ${m.netmatrixArgs.join(' ')} --format json > /dev/null\n`);
     }
   } catch (err) {
     process.stderr.write(`generate: ${err.message}\n`);

@@ -4,7 +4,7 @@
  * `node --cpu-prof` (JSON report to /dev/null) and sums the V8 samples' self time by function and by
  * part of the pipeline (src/ folder, node internals, GC).
  *
- *   node test/bench/profile.mjs [--packets N (500000)] [--file F.pcap] [--top 30] [--cli dist/bin/main.js]
+ *   node test/bench/profile.mjs [--packets N (500000)] [--file F.pcap] [--top 30] [--cli dist/cli/main.js]
  *                               [--keep]
  *
  * The .cpuprofile is kept with --keep (open it in Chrome DevTools > Performance, or speedscope).
@@ -66,7 +66,8 @@ function area(cf) {
 
 function main() {
   const o = parseArgs(process.argv.slice(2));
-  const cli = resolve(o.cli ?? join(repo, 'dist', 'bin', 'main.js'));
+  // The unbundled build (tsc's dist/), so that time is attributed to the source folders.
+  const cli = resolve(o.cli ?? join(repo, 'dist', 'cli', 'main.js'));
   if (!existsSync(cli)) throw new Error(`${cli} not found: build first (npm run build)`);
   const tmp = mkdtempSync(join(os.tmpdir(), 'netmatrix-profile-'));
   try {

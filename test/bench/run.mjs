@@ -5,7 +5,7 @@
  * (test/bench/generate.mjs), in the same run, rounds alternated, medians reported.
  *
  *   node test/bench/run.mjs [--packets N (500000)] [--flows M] [--rounds R (5)] [--seed S]
- *                           [--json FILE] [--cli dist/bin/main.js] [--dir DIR] [--keep]
+ *                           [--json FILE] [--cli dist/bin/netmatrix.cjs] [--dir DIR] [--keep]
  *                           [--no-double] [--no-tshark] [--strict] [--small]
  *
  * --small: 3,000 packets, one round (what `npm test` runs: it checks the harness, not the speed).
@@ -38,7 +38,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '..', '..');
 
 const USAGE = `usage: node test/bench/run.mjs [--packets N (500000)] [--flows M] [--rounds R (5)] [--seed S (1)]
-                              [--json FILE] [--cli dist/bin/main.js] [--dir DIR] [--keep]
+                              [--json FILE] [--cli dist/bin/netmatrix.cjs] [--dir DIR] [--keep]
                               [--no-double] [--no-tshark] [--strict] [--small]
 `;
 
@@ -169,7 +169,7 @@ async function main() {
     return 0;
   }
   const log = (s) => process.stderr.write(`${s}\n`);
-  const cli = resolve(o.cli ?? join(repo, 'dist', 'bin', 'main.js'));
+  const cli = resolve(o.cli ?? join(repo, 'dist', 'bin', 'netmatrix.cjs'));
   if (!existsSync(cli)) throw new Error(`${cli} not found: build first (npm run build)`);
 
   const tmp = o.dir ?? mkdtempSync(join(os.tmpdir(), 'netmatrix-bench-'));
@@ -285,7 +285,7 @@ async function main() {
       const med = median(w);
       stats[j.key] = {
         file: j.file === main1.file ? 'bench.pcap' : 'bench-2x.pcap',
-        command: [j.tool.cmd === process.execPath ? 'node' : j.tool.name, ...j.tool.args(j.file === main1.file ? 'bench.pcap' : 'bench-2x.pcap').map((a) => (a === cli ? 'dist/bin/main.js' : a))].join(' '),
+        command: [j.tool.cmd === process.execPath ? 'node' : j.tool.name, ...j.tool.args(j.file === main1.file ? 'bench.pcap' : 'bench-2x.pcap').map((a) => (a === cli ? 'dist/bin/netmatrix.cjs' : a))].join(' '),
         runs: w,
         median: med,
         min: Math.min(...w),

@@ -14,7 +14,7 @@ import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const isRoot = process.getuid?.() === 0;
-const CLI = resolve('dist/bin/main.js');
+const CLI = resolve('dist/bin/netmatrix.cjs');
 const NODE_NS = 'nm-mon-node';
 const WORLD_NS = 'nm-mon-world';
 const NODE_IP = '10.99.0.2';

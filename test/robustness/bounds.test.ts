@@ -20,7 +20,7 @@ import { rng } from '../decode/build.js';
 import { analyze } from './cli-check.js';
 import { writePcapngHead } from './layout.js';
 
-const CLI = resolve('dist/bin/main.js');
+const CLI = resolve('dist/bin/netmatrix.cjs');
 const GNU_TIME = '/usr/bin/time';
 const tmp = mkdtempSync(join(tmpdir(), 'nm-bounds-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -39,7 +39,7 @@ function newest(dir: string, ext: string): number {
 }
 
 beforeAll(() => {
-  if (!existsSync(CLI)) throw new Error('dist/bin/main.js is missing: run `npm run build` first');
+  if (!existsSync(CLI)) throw new Error('dist/bin/netmatrix.cjs is missing: run `npm run build` first');
   if (newest('src', '.ts') > newest('dist', '.js')) throw new Error('dist/ is older than src/: run `npx tsc -p tsconfig.json` first');
 });
 
