@@ -4,6 +4,7 @@
  */
 import { PayloadClassifier } from '../classify/classify.js';
 import { EndpointState, tcpConnState, udpConnState, type ConnState, type TcpEndpoints } from './tcp-state.js';
+import type { FlowKey } from './index.js';
 import type { StreamPrefix } from './reassembly.js';
 
 export interface Endpoint {
@@ -21,7 +22,8 @@ export interface DirectionStats {
 
 export type EndReason = 'closed' | 'idle' | 'capture-end' | 'evicted' | 'port-reuse';
 
-export interface Flow {
+/** A flow carries the flow table's lookup key (FlowKey, see flow/index.ts). */
+export interface Flow extends FlowKey {
   /** Sequence number of the flow in the run, from 1. */
   id: number;
   transport: 'tcp' | 'udp';
@@ -48,13 +50,6 @@ export interface Flow {
   historySeen: number;
   /** Where the flow's first packet was: file index in the run. */
   fileIndex: number;
-  /** The flow table's lookup key (lower address and its port, higher address and its port, protocol; see flow/index.ts). */
-  keyLo: string;
-  keyHi: string;
-  keyLoPort: number;
-  keyHiPort: number;
-  keyProto: number;
-  keyHash: number;
 }
 
 export function newFlow(
