@@ -2,8 +2,7 @@
  * The command line (yargs). The only place that knows about stdout, stderr and exit codes; argv and
  * the streams are parameters so tests run it in-process.
  */
-import { createRequire } from 'node:module';
-import type YargsFactory from 'yargs';
+import yargs from 'yargs/yargs';
 import { analyzeCaptures } from '../analyze.js';
 import type { MonitorArgs } from './monitor.js';
 import { OutputFile, sameFile, TextBuffer } from './output.js';
@@ -15,11 +14,7 @@ import { reportHeader, Tally } from '../report/model.js';
 import type { ReportWriter, Sink } from '../report/writer.js';
 import type { VerifyResult } from '../verify/verify.js';
 
-/**
- * yargs' CommonJS build: the ESM entry loads its library file by file and took twice as long
- * (~50 ms of every run). Same factory, same API.
- */
-const yargs = createRequire(import.meta.url)('yargs/yargs') as typeof YargsFactory;
+
 
 export interface CliIO {
   stdout: (text: string) => void;
