@@ -48,6 +48,8 @@ export interface PayloadClassification {
 }
 
 type ClientProbe = 'tls' | 'h2' | 'http';
+/** Every probe, where each flow starts (shared: `possible` is replaced, never changed in place). */
+const ALL_CLIENT_PROBES: readonly ClientProbe[] = ['tls', 'h2', 'http'];
 
 /**
  * Per-flow probing state. Fed only with in-order client/server prefixes (TCP) or datagrams (UDP);
@@ -57,7 +59,7 @@ export class PayloadClassifier {
   result: PayloadClassification = { service: undefined, anomalies: 0 };
   clientDone = false;
   serverDone = false;
-  private possible: ClientProbe[] = ['tls', 'h2', 'http'];
+  private possible: readonly ClientProbe[] = ALL_CLIENT_PROBES;
   private datagrams = 0;
 
   get done(): boolean {
