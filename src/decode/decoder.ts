@@ -223,9 +223,12 @@ export class Decoder {
     const status = decodeLink(frame.linkType, data, link, start, end);
     if (status === NET_SKIP) return this.skip(link.reason);
     if (status === NET_MALFORMED) return this.malformed(link.reason);
-    const ts = frameTime(frame);
-    if (this.reassembler.pending > 0) this.reassembler.expire(ts);
-    return status === NET_IPV4 ? this.ipv4(data, link.offset, end, ts) : this.ipv6(data, link.offset, end, ts);
+    // The time goes straight into the packet: passed along as an argument, a time (a double) was
+    // boxed into a new heap number per frame.
+    const p = this.packet;
+    p.ts = frameTime(frame);
+    if (this.reassembler.pending > 0) this.reassembler.expire(p.ts);
+    return status === NET_IPV4 ? this.ipv4(data, link.offset, end) : this.ipv6(data, link.offset, end);
   }
 
   private skip(reason: string): number {
@@ -238,7 +241,7 @@ export class Decoder {
     return OUT_MALFORMED;
   }
 
-  private ipv4(data: Uint8Array, off: number, end: number, ts: number): number {
+  private ipv4(data: Uint8Array, off: number, end: number): number {
     const h = this.h4;
     const err = parseIPv4(data, off, h, end);
     if (err !== null) return this.malformed(err);
@@ -248,7 +251,7 @@ export class Decoder {
     const dst = formatIPv4(data, h.addrOff + 4);
     p.dstKey = formattedDigest;
     if (!h.more && h.fragOffset === 0) {
-      return this.transport(ts, 4, src, dst, h.proto, data, h.payloadStart, h.capEnd, h.payloadLen, h.totalLen, h.truncated, false, false);
+      return this.transport(4, src, dst, h.proto, data, h.payloadStart, h.capEnd, h.payloadLen, h.totalLen, h.truncated, false, false);
     }
     // A non-last fragment whose length is not a multiple of 8 is accepted as is (Wireshark and Zeek
     // do; Linux trims it): the next fragment's offset decides what overlaps.
@@ -256,7 +259,7 @@ export class Decoder {
     const key = '4 ' + src + ' ' + dst + ' ' + h.id + ' ' + h.proto;
     const r = this.reassembler.add(
       key,
-      ts,
+      p.ts,
       h.fragOffset,
       data.subarray(h.payloadStart, h.capEnd),
       h.payloadLen,
@@ -267,10 +270,10 @@ export class Decoder {
     if (r.kind === 'stored') return OUT_FRAGMENT;
     if (r.kind === 'dropped') return this.skip(r.reason);
     const total = r.data.length;
-    return this.transport(ts, 4, src, dst, r.nextHeader, r.data, 0, r.capturedLen, total, r.headerLen + total, r.capturedLen < total, true, false);
+    return this.transport(4, src, dst, r.nextHeader, r.data, 0, r.capturedLen, total, r.headerLen + total, r.capturedLen < total, true, false);
   }
 
-  private ipv6(data: Uint8Array, off: number, end: number, ts: number): number {
+  private ipv6(data: Uint8Array, off: number, end: number): number {
     const h = this.h6;
     const err = parseIPv6(data, off, h, end);
     if (err !== null) return this.malformed(err);
@@ -281,7 +284,7 @@ export class Decoder {
     p.dstKey = formattedDigest;
     if (!h.frag) {
       const ipLen = h.jumbo ? end - off : IPV6_HEADER_LEN + h.payloadLenField;
-      return this.transport(ts, 6, src, dst, h.proto, data, h.payloadStart, h.capEnd, h.payloadLen, ipLen, h.truncated, false, h.jumbo);
+      return this.transport(6, src, dst, h.proto, data, h.payloadStart, h.capEnd, h.payloadLen, ipLen, h.truncated, false, h.jumbo);
     }
     const fragLen = h.payloadLen;
     if (h.fragMore && (fragLen === 0 || (fragLen & 7) !== 0)) {
@@ -294,7 +297,7 @@ export class Decoder {
     const key = '6 ' + src + ' ' + dst + ' ' + h.fragId;
     const r = this.reassembler.add(
       key,
-      ts,
+      p.ts,
       h.fragOffset,
       data.subarray(h.payloadStart, h.capEnd),
       fragLen,
@@ -310,14 +313,13 @@ export class Decoder {
     const werr = walkIPv6(buf, 0, 0, r.capturedLen, total, r.nextHeader, false, hr);
     if (werr !== null) return this.malformed(werr);
     if (hr.frag) return this.malformed('ipv6: fragment header inside reassembled datagram');
-    return this.transport(ts, 6, src, dst, hr.proto, buf, hr.payloadStart, hr.capEnd, hr.payloadLen, r.headerLen + total, r.capturedLen < total, true, false);
+    return this.transport(6, src, dst, hr.proto, buf, hr.payloadStart, hr.capEnd, hr.payloadLen, r.headerLen + total, r.capturedLen < total, true, false);
   }
 
   /**
    * Transport layer over buf[start, capEnd) (captured) with ipPayloadLen bytes on the wire.
    */
   private transport(
-    ts: number,
     ipVersion: 4 | 6,
     src: string,
     dst: string,
@@ -332,7 +334,6 @@ export class Decoder {
     jumbo: boolean,
   ): number {
     const p = this.packet;
-    p.ts = ts;
     p.ipVersion = ipVersion;
     p.src = src;
     p.dst = dst;
