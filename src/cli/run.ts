@@ -2,6 +2,7 @@
  * The command line (yargs). The only place that knows about stdout, stderr and exit codes; argv and
  * the streams are parameters so tests run it in-process.
  */
+// yargs is bundled into the command (dist/bin/netmatrix.cjs), so its ESM entry costs nothing there.
 import yargs from 'yargs/yargs';
 import { analyzeCaptures } from '../analyze.js';
 import type { MonitorArgs } from './monitor.js';
@@ -13,8 +14,6 @@ import { escapeText } from '../report/escape.js';
 import { reportHeader, Tally } from '../report/model.js';
 import type { ReportWriter, Sink } from '../report/writer.js';
 import type { VerifyResult } from '../verify/verify.js';
-
-
 
 export interface CliIO {
   stdout: (text: string) => void;
