@@ -21,10 +21,8 @@
  * end, so a peak in the last few ms can be missed (reported as "approx."). Reading it from a wrapper
  * shell after the command (`cmd; cat /proc/self/status`) would be wrong: /proc/self is then `cat`.
  *
- * Note: netmatrix's `--output /dev/null` is not used: the CLI writes a temporary file beside its
- * --output and renames it over the target, which for /dev/null (as root) would replace the device
- * with a regular file. stdout redirected to /dev/null is the same work (the report is built and
- * written in full).
+ * Note: netmatrix's report goes to stdout redirected to /dev/null rather than `--output /dev/null`:
+ * the same work (the report is built in full and gathered in one 256 KiB buffer either way).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
