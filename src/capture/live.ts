@@ -33,6 +33,7 @@
  *   "Warning: ... - This may not actually work" on the process's stderr from C; it cannot be silenced
  *   from JavaScript and is harmless (the netmask only matters to filters that use "broadcast").
  */
+import { createRequire } from 'node:module';
 import { readdirSync, readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -136,8 +137,9 @@ async function loadCap(deps: LiveDeps): Promise<CapModule> {
   try {
     if (deps.loadCap) mod = await deps.loadCap();
     else {
-      const name = 'cap'; // a variable: cap has no type declarations and is optional
-      mod = (await import(name)) as unknown;
+      // require, not import(): cap is a CommonJS addon, and the command's bundle runs in a vm.Script
+      // (see cli/code-cache.ts), where import() has no loader.
+      mod = createRequire(import.meta.url)('cap') as unknown;
     }
   } catch (e) {
     throw new NetmatrixError('live-unavailable', `${LIVE_UNAVAILABLE_MESSAGE} (${firstLine(e)})`);
