@@ -11,9 +11,10 @@
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { basename, dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Script } from 'node:vm';
+import { isBuildStep } from '../build-step.js';
 
 export const MAIN_BUNDLE = 'main.cjs';
 export const MAIN_CACHE = 'main.cache';
@@ -79,11 +80,6 @@ function writeCache(): void {
   });
 }
 
-if (
-  process.argv[1] !== undefined &&
-  basename(process.argv[1]) === 'code-cache.js' &&
-  import.meta.url === pathToFileURL(process.argv[1]).href &&
-  process.argv[2] === '--write'
-) {
+if (isBuildStep(import.meta.url, 'code-cache.js')) {
   writeCache();
 }

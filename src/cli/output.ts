@@ -20,7 +20,7 @@ export class TextBuffer {
   private readonly buf = Buffer.allocUnsafe(TEXT_BUFFER_BYTES);
   private pos = 0;
 
-  constructor(private readonly out: (bytes: Uint8Array) => void) {}
+  constructor(private readonly out: (bytes: Buffer) => void) {}
 
   write = (text: string): void => {
     const most = text.length * 3; // UTF-8 bytes per UTF-16 unit, at most

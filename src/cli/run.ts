@@ -101,8 +101,7 @@ async function runAnalyze(args: AnalyzeArgs, io: CliIO): Promise<number> {
   }
 
   let file: OutputFile | undefined;
-  const stdout = new TextBuffer(io.stdoutBytes ?? ((bytes) => io.stdout(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8'))));
-  const flushStdout = (): void => stdout.flush();
+  const stdout = new TextBuffer(io.stdoutBytes ?? ((bytes) => io.stdout(bytes.toString('utf8'))));
   const sink: Sink = (text) => {
     if (file) file.write(text);
     else stdout.write(text);
@@ -160,7 +159,7 @@ async function runAnalyze(args: AnalyzeArgs, io: CliIO): Promise<number> {
   tally.addCapture(result.captureFindings);
   const summary = tally.summary(result);
   writer.end(summary, result.captureFindings);
-  flushStdout();
+  stdout.flush();
   file?.commit();
   if (!result.complete) io.stderr('netmatrix: the capture is incomplete: the report covers only what was read\n');
   if (tally.flows > 0 && involved === 0) {

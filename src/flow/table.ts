@@ -90,7 +90,7 @@ export class FlowTable {
     const hi = srcFirst ? dst : src;
     const loPort = srcFirst ? sport : dport;
     const hiPort = srcFirst ? dport : sport;
-    const hash = srcFirst ? keyHash(sd, dd, sport, dport, p.proto) : keyHash(dd, sd, dport, sport, p.proto);
+    const hash = keyHash(srcFirst ? sd : dd, srcFirst ? dd : sd, loPort, hiPort, p.proto);
     let flow = this.index.get(hash, lo, hi, loPort, hiPort, p.proto);
     const flags = tcp ? tcp.flags : 0;
     if (flow && tcp && flags & TCP_SYN && !(flags & TCP_ACK) && this.closing.has(flow.id)) {
@@ -98,7 +98,7 @@ export class FlowTable {
       this.end(flow, 'closed');
       flow = undefined;
     }
-    if (!flow) flow = this.create(p, sport, dport, fileIndex, srcFirst, hash);
+    if (!flow) flow = this.create(p, sport, dport, fileIndex, lo, hi, loPort, hiPort, hash);
     const fromClient = p.src === flow.client.ip && sport === flow.client.port;
     const dir = fromClient ? flow.orig : flow.resp;
     dir.packets++;
@@ -110,7 +110,7 @@ export class FlowTable {
     return flow;
   }
 
-  private create(p: Packet, sport: number, dport: number, fileIndex: number, srcFirst: boolean, hash: number): Flow {
+  private create(p: Packet, sport: number, dport: number, fileIndex: number, lo: string, hi: string, loPort: number, hiPort: number, hash: number): Flow {
     if (this.flows.size >= this.opts.maxFlows) this.evictOldest();
     const transport = p.tcp ? 'tcp' : 'udp';
     let srcIsClient = true;
@@ -134,10 +134,10 @@ export class FlowTable {
       flow.flipped = true;
       flow.history = '^';
     }
-    flow.keyLo = srcFirst ? p.src : p.dst;
-    flow.keyHi = srcFirst ? p.dst : p.src;
-    flow.keyLoPort = srcFirst ? sport : dport;
-    flow.keyHiPort = srcFirst ? dport : sport;
+    flow.keyLo = lo;
+    flow.keyHi = hi;
+    flow.keyLoPort = loPort;
+    flow.keyHiPort = hiPort;
     flow.keyProto = p.proto;
     flow.keyHash = hash;
     this.flows.set(flow.id, flow);

@@ -8,8 +8,9 @@
  *   node dist/policy/rules-cache.js --write    (part of npm run build)
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isBuildStep } from '../build-step.js';
 import { parseRuleFile, type RuleFile } from './schema.js';
 
 interface CacheEntry {
@@ -67,13 +68,6 @@ export function compileRules(): Record<string, CacheEntry> {
   return out;
 }
 
-// Run as `node dist/policy/rules-cache.js --write` by the build. (Named explicitly: inside the
-// command's bundle, import.meta.url is the bundle's, which is also argv[1].)
-if (
-  process.argv[1] !== undefined &&
-  basename(process.argv[1]) === 'rules-cache.js' &&
-  import.meta.url === pathToFileURL(process.argv[1]).href &&
-  process.argv[2] === '--write'
-) {
+if (isBuildStep(import.meta.url, 'rules-cache.js')) {
   writeFileSync(CACHE_URL, `${JSON.stringify(compileRules())}\n`);
 }

@@ -154,9 +154,12 @@ describe('first-bytes reassembly for the classifier', () => {
     expect(live[0]?.respStream).toBeUndefined();
     table.add(tcp({ ts: 1.001, src: S, sport: 22, dst: C, dport: 5, flags: RST | ACK }));
     expect(live[0]?.respStream).toBeUndefined();
-    // Picked up mid-stream: the server's first data makes its prefix, starting at that segment.
+    // Picked up mid-stream (no service ports here, so the first sender is the client): its first data
+    // makes its prefix, starting at that segment; the silent side still has none.
     const f = table.add(tcp({ ts: 2, src: S, sport: 50051, dst: C, dport: 40000, flags: PSH | ACK, seq: 500, payload: new Uint8Array([0x16, 3, 3]) })) as Flow;
-    expect(f.respStream?.length ?? f.origStream?.length).toBe(3);
+    expect(f.client).toEqual({ ip: S, port: 50051 });
+    expect(f.origStream?.length).toBe(3);
+    expect(f.respStream).toBeUndefined();
   });
 
   it('segments beyond the 16 KiB window are ignored and the flow is still judged', () => {
