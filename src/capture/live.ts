@@ -1,90 +1,82 @@
 /**
- * Live capture on one or more interfaces through the optional `cap` package (libpcap bindings).
+ * Live capture on one or more interfaces through the optional `cap` package: our patched copy of cap
+ * 0.2.1 in native/cap (see its README for what changed), built against libpcap by `npm ci`.
  *
- * What cap 0.2.1 gives, read from its source (node_modules/cap/src/binding.cc), and what follows:
- * - `open(device, filter, bufSize, buffer)` runs pcap_create / pcap_set_snaplen(65535) / promiscuous /
- *   pcap_set_buffer_size(bufSize) / immediate mode / pcap_activate / non-blocking / pcap_compile +
- *   pcap_setfilter, and returns the link type as a string: 'NULL', 'ETHERNET', 'IEEE802_11_RADIO',
- *   'LINKTYPE_LINUX_SLL', 'RAW', or 'Unknown linktype N' (N = the DLT_ value). Errors are plain Errors
- *   carrying libpcap's text (pcap_geterr), with no code: they are told apart here by what they say.
- * - The 'packet' event gives only (nbytes, truncated): the frame was copied into the one Buffer given to
- *   open() (the same Buffer for every packet), `truncated` when it did not fit. The pcap header is not
- *   passed on: no capture timestamp and no original length. So:
- *   - timestamps are the receive time on this process's clock when cap hands the frame over
- *     (performance.timeOrigin + performance.now(), sub-millisecond, monotonic); they lag the wire by
- *     however long the frame waited in the kernel ring while the event loop was busy;
- *   - origLen = caplen (nbytes): a frame cut by the snaplen reports its cut length.
- * - No pcap_stats() binding: the kernel's drop counter (ps_drop, ring full) cannot be read, hence
- *   `dropped: null` in stats(). `received` is counted here; `ifDropped` is computed the way libpcap 1.10
- *   computes ps_ifdrop on Linux (rx_missed_errors + rx_fifo_errors in /sys/class/net, since open).
- * - `Cap.deviceList()` wraps pcap_findalldevs: [{name, description?, addresses[{addr, netmask, ...}],
- *   flags?: 'PCAP_IF_LOOPBACK'}].
- * - libpcap's snaplen is fixed at 65535 by cap; a smaller `snaplen` is obtained by giving cap a smaller
- *   Buffer (it truncates the copy).
- * - With immediate mode libpcap uses a TPACKET_V2 ring whose slots are sized for the interface MTU
- *   (about 64 KiB each on lo, 2 KiB on a 1500-byte Ethernet), so the ring holds bufferSize / slot
- *   packets: keep bufferSize generous (default 32 MiB).
- * - Two hazards in the binding, both avoided here: it keeps a raw pointer to the Buffer without a
- *   reference (the Buffer must stay reachable while the handle lives, or libpcap writes into freed
- *   memory), and after a failed open() its close() and its destructor (on garbage collection) call
- *   uv_poll_stop on a poll handle that was never initialised: a segfault. A Cap whose open() threw is
- *   therefore kept reachable for the life of the process and never closed (see `failedOpens`).
- * - pcap_lookupnet failing (an interface without an IPv4 address) makes cap print
- *   "Warning: ... - This may not actually work" on the process's stderr from C; it cannot be silenced
- *   from JavaScript and is harmless (the netmask only matters to filters that use "broadcast").
+ * How it is used here:
+ * - `open(device, filter, bufSize, buffer, options)` with libpcap's snaplen, a kernel ring of bufSize
+ *   bytes, promiscuous mode, nanosecond timestamps where the kernel gives them, and, by default, no
+ *   immediate mode but a short read timeout. Immediate mode on Linux makes a TPACKET_V2 ring whose
+ *   slots are sized for the interface MTU (about 64 KiB each on `lo`: a 32 MiB ring holds some 500
+ *   frames and overflows at a few hundred thousand packets per second); without it libpcap uses a
+ *   TPACKET_V3 ring of variable-size frames, and the read timeout bounds how long a frame waits in a
+ *   block before it is handed over (50 ms: far inside the 2 s an alert may take).
+ * - Batch mode: the binding copies every frame the kernel has ready into one Buffer, each behind a
+ *   16-byte header (seconds, nanoseconds, captured length, original length; little-endian) and
+ *   padded to 4 bytes, then makes one call into JavaScript for the lot. Frames are handed on as one
+ *   reused ChunkFrame over that Buffer, exactly as the file readers do (valid only during the call).
+ * - Times are the kernel's capture timestamps and origLen the wire length from libpcap's header.
+ * - `stats()` is pcap_stats(): ps_recv (on Linux: every packet that passed the filter into the
+ *   socket, including those then dropped), ps_drop (the ring was full) and ps_ifdrop (the interface's
+ *   rx_missed_errors + rx_fifo_errors since open; always 0 on `any`). They are 32-bit counters that
+ *   wrap: totals here are sums of differences modulo 2^32, so they must be read at least once per
+ *   2^32 packets (the monitor reads them every second).
+ * - On `lo` the kernel hands the socket each packet twice (outgoing and incoming) and libpcap throws
+ *   the outgoing copy away: ps_recv counts both, and a full ring may drop a copy that would have been
+ *   thrown away anyway. Drop counts are exact on every other interface.
+ * - A failed open() has closed its pcap_t before it throws; close() is idempotent and safe inside
+ *   the packet callback; the binding holds the Buffer for as long as libpcap may write into it.
  */
 import { createRequire } from 'node:module';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
-import { performance } from 'node:perf_hooks';
 import { isSupportedLinkType, SUPPORTED_LINK_TYPES } from '../decode/link.js';
 import { ipv6Text } from '../decode/addr.js';
 import { NetmatrixError, UsageError } from '../errors.js';
 import { parseIPv6 } from '../policy/addr.js';
-import type { RawFrame } from './frame.js';
+import { ChunkFrame, type RawFrame } from './frame.js';
 import { linkTypeName } from './linktypes.js';
 
 export interface LiveOptions {
   interfaces: string[];
   /** BPF filter (pcap-filter(7) syntax); none when absent or empty. */
   filter?: string;
-  /** Bytes kept of each frame, 1..262144 (default 65535; cap's libpcap snaplen is 65535 at most). */
+  /** Bytes kept of each frame, 1..262144 (libpcap's snaplen; default 65535). */
   snaplen?: number;
   /** Kernel ring size per interface in bytes (pcap_set_buffer_size; default 32 MiB). */
   bufferSize?: number;
+  /** libpcap immediate mode (every frame handed over at once; default false, see the header). */
+  immediate?: boolean;
+  /** Read timeout in milliseconds when not immediate: the longest a frame waits (default 50). */
+  timeoutMs?: number;
 }
 
 export interface InterfaceStats {
   name: string;
   linkType: number;
-  /** Frames libpcap handed over on this interface (after the filter), counted here. */
+  /** libpcap's ps_recv since open: packets that passed the filter (on Linux including those dropped). */
   received: number;
-  /**
-   * Packets the kernel dropped because the capture ring was full (pcap_stats ps_drop). Always null:
-   * cap 0.2.1 has no pcap_stats() binding, so these drops cannot be known. Null, not 0, so that no
-   * caller can take "unknown" for "none".
-   */
-  dropped: number | null;
-  /**
-   * Packets the interface itself dropped since open (rx_missed_errors + rx_fifo_errors from
-   * /sys/class/net/NAME/statistics, as libpcap 1.10 computes ps_ifdrop on Linux; for `any`, summed over
-   * the interfaces present at open). 0 where the counters are unreadable.
-   */
+  /** Frames handed to netmatrix. */
+  captured: number;
+  /** libpcap's ps_drop since open: packets the kernel dropped because the capture ring was full. */
+  dropped: number;
+  /** libpcap's ps_ifdrop since open: packets the interface or its driver dropped. */
   ifDropped: number;
   /** Frames discarded here: arrived before start() beyond the backlog bound. 0 in normal use. */
   discarded: number;
 }
 
 export interface LiveCapture {
-  /** Link type per opened interface, in order. */
-  readonly interfaces: { name: string; linkType: number; interfaceId: number }[];
+  /** Link type per opened interface, in order; `nanoseconds` when the kernel stamps in ns. */
+  readonly interfaces: { name: string; linkType: number; interfaceId: number; nanoseconds: boolean }[];
   /**
-   * Deliver frames to onFrame (frames that arrived since openLive first, up to a bound). Each frame's
-   * `data` is a fresh copy the consumer owns; `offset` is the frame's delivery sequence number across
-   * all interfaces (there is no file); `interfaceId` is the index in `interfaces`.
-   * An exception thrown by onFrame propagates out of cap's event as an uncaught exception.
+   * Deliver frames to onFrame (frames that arrived since openLive first, up to a bound). As with the
+   * file readers, the frame object and its bytes are valid only during the call: a consumer that keeps
+   * a frame copies it. `offset` is the frame's delivery sequence number across all interfaces (there
+   * is no file); `interfaceId` is the index in `interfaces`.
+   * An exception thrown by onFrame propagates out of the binding's event as an uncaught exception.
    */
   start(onFrame: (frame: RawFrame) => void): void;
+  /** libpcap's counters since open (read now; after close, as they were at close). */
   stats(): InterfaceStats[];
   /** Stop capturing and release the handles. Idempotent; safe inside onFrame. */
   close(): void;
@@ -94,11 +86,13 @@ export const LIVE_UNAVAILABLE_MESSAGE =
   'live capture needs the optional cap package built against libpcap: apt-get install libpcap-dev, then npm rebuild cap';
 
 export const DEFAULT_SNAPLEN = 65535;
-/** cap sets libpcap's snaplen to 65535; a larger request gets that. */
-export const CAP_MAX_SNAPLEN = 65535;
 export const MAX_SNAPLEN = 262144;
 export const DEFAULT_BUFFER_SIZE = 32 * 1024 * 1024;
+export const DEFAULT_TIMEOUT_MS = 50;
 const MIN_BUFFER_SIZE = 64 * 1024;
+/** Bytes of the Buffer the binding fills with a batch of frames (one frame of any snaplen fits). */
+const BATCH_BUFFER_BYTES = 2 * 1024 * 1024;
+const BATCH_HEADER = 16;
 /** Frames kept between openLive and start() (the window is short: the caller's setup). */
 const BACKLOG_FRAMES = 8192;
 const BACKLOG_BYTES = 64 * 1024 * 1024;
@@ -111,26 +105,35 @@ interface CapDevice {
   addresses?: { addr?: string }[];
   flags?: string;
 }
+export interface CapOpenOptions {
+  snaplen: number;
+  promiscuous: boolean;
+  immediate: boolean;
+  timeout: number;
+  nanoseconds: boolean;
+  batch: boolean;
+}
+export interface CapStats {
+  received: number;
+  dropped: number;
+  ifDropped: number;
+}
 interface CapHandle {
-  open(device: string, filter: string, bufSize: number, buffer: Buffer): string;
+  open(device: string, filter: string, bufSize: number, buffer: Buffer, options: CapOpenOptions): string;
   close(): boolean;
-  on(event: 'packet', listener: (nbytes: number, truncated: boolean) => void): unknown;
+  stats(): CapStats;
+  timestampPrecision(): 'nano' | 'micro';
+  on(event: 'packets', listener: (count: number, used: number) => void): unknown;
   removeAllListeners(event?: string): unknown;
 }
 interface CapModule {
   Cap: { new (): CapHandle; deviceList(): CapDevice[] };
 }
 
-/** Test seam: how cap is loaded (default: a dynamic import of the optional package). */
+/** Test seam: how cap is loaded (default: require of the optional package). */
 export interface LiveDeps {
   loadCap?: () => Promise<unknown>;
 }
-
-/**
- * Handles whose open() threw, with their Buffers: never closed and never collectable (see the header
- * comment). One small pcap_t per failed attempt (plus its ring when the filter was the problem).
- */
-const failedOpens: { cap: CapHandle; buffer: Buffer }[] = [];
 
 async function loadCap(deps: LiveDeps): Promise<CapModule> {
   let mod: unknown;
@@ -148,6 +151,10 @@ async function loadCap(deps: LiveDeps): Promise<CapModule> {
   const api = (m && typeof m === 'object' && 'Cap' in m ? m : m?.default) as Partial<CapModule> | undefined;
   if (!api || typeof api.Cap !== 'function' || typeof api.Cap.deviceList !== 'function') {
     throw new NetmatrixError('live-unavailable', `${LIVE_UNAVAILABLE_MESSAGE} (the cap module has no Cap class)`);
+  }
+  if (typeof (api.Cap.prototype as Partial<CapHandle>).stats !== 'function') {
+    // cap from the npm registry (0.2.1) has no stats(): drops could not be counted.
+    throw new NetmatrixError('live-unavailable', `${LIVE_UNAVAILABLE_MESSAGE} (this cap has no stats(): netmatrix needs its own copy, native/cap)`);
   }
   return api as CapModule;
 }
@@ -187,17 +194,36 @@ function listNetdevs(): string[] | undefined {
   }
 }
 
+/** A 32-bit libpcap counter turned into a total: differences modulo 2^32 since open. */
+export class WrappingCounter {
+  total = 0;
+  private last = 0;
+  update(raw: number): number {
+    this.total += (raw - this.last) >>> 0;
+    this.last = raw >>> 0;
+    return this.total;
+  }
+}
+
 interface OpenedInterface {
   name: string;
   linkType: number;
   interfaceId: number;
+  nanoseconds: boolean;
   cap: CapHandle;
-  /** cap keeps a raw pointer to it: referenced here for as long as the handle lives. */
+  /** The binding holds it too; kept here to read the batches. */
   buffer: Buffer;
-  received: number;
+  /**
+   * The same bytes as a plain Uint8Array: frames are views of it, and a consumer's `data.slice()`
+   * must copy (Buffer's slice() would return a view of a buffer the next batch overwrites).
+   */
+  bytes: Uint8Array;
+  captured: number;
   discarded: number;
-  ifDropBase: Map<string, number>;
-  ifDroppedAtClose: number | undefined;
+  received: WrappingCounter;
+  dropped: WrappingCounter;
+  ifDropped: WrappingCounter;
+  open: boolean;
 }
 
 export async function openLive(opts: LiveOptions, deps: LiveDeps = {}): Promise<LiveCapture> {
@@ -217,7 +243,19 @@ export async function openLive(opts: LiveOptions, deps: LiveDeps = {}): Promise<
   if (!Number.isInteger(bufferSize) || bufferSize < MIN_BUFFER_SIZE || bufferSize > 0x7fffffff) {
     throw new UsageError(`capture buffer size must be an integer from ${MIN_BUFFER_SIZE} to ${0x7fffffff} bytes (got ${bufferSize})`);
   }
+  const timeout = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (!Number.isInteger(timeout) || timeout < 1 || timeout > 60000) {
+    throw new UsageError(`read timeout must be an integer from 1 to 60000 ms (got ${timeout})`);
+  }
   const filter = opts.filter ?? '';
+  const capOptions: CapOpenOptions = {
+    snaplen,
+    promiscuous: true,
+    immediate: opts.immediate ?? false,
+    timeout,
+    nanoseconds: true,
+    batch: true,
+  };
 
   const capMod = await loadCap(deps);
 
@@ -238,30 +276,33 @@ export async function openLive(opts: LiveOptions, deps: LiveDeps = {}): Promise<
     }
   }
 
-  const copyLen = Math.min(snaplen, CAP_MAX_SNAPLEN);
   const opened: OpenedInterface[] = [];
   try {
     for (let i = 0; i < names.length; i++) {
       const name = names[i]!;
       const cap = new capMod.Cap();
-      const buffer = Buffer.alloc(copyLen);
+      const buffer = Buffer.alloc(Math.max(BATCH_BUFFER_BYTES, snaplen + 4 * BATCH_HEADER));
       let text: string;
       try {
-        text = cap.open(name, filter, bufferSize, buffer);
+        text = cap.open(name, filter, bufferSize, buffer, capOptions);
       } catch (e) {
-        failedOpens.push({ cap, buffer });
+        // The binding closed its pcap_t before throwing: nothing to release.
         throw diagnoseOpen(capMod, name, filter, e, netdevs, pcapNames);
       }
       const rec: OpenedInterface = {
         name,
         linkType: -1,
         interfaceId: i,
+        nanoseconds: cap.timestampPrecision() === 'nano',
         cap,
         buffer,
-        received: 0,
+        bytes: new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.length),
+        captured: 0,
         discarded: 0,
-        ifDropBase: ifDropCounters(name, netdevs),
-        ifDroppedAtClose: undefined,
+        received: new WrappingCounter(),
+        dropped: new WrappingCounter(),
+        ifDropped: new WrappingCounter(),
+        open: true,
       };
       opened.push(rec);
       const lt = capLinkType(String(text));
@@ -303,15 +344,13 @@ function diagnoseOpen(
   if (PERMISSION.test(msg)) return permissionDenied(name);
   if (NO_DEVICE.test(msg)) return noSuchInterface(name, netdevs, pcapNames);
   if (filter !== '') {
-    // cap reports activation and filter compilation errors alike: open again without the filter. If
-    // that works, the filter was at fault.
+    // Activation and filter compilation errors come alike: open again without the filter. If that
+    // works, the filter was at fault.
     const probe = new capMod.Cap();
-    const buffer = Buffer.alloc(64);
     let probeError: unknown;
     try {
-      probe.open(name, '', MIN_BUFFER_SIZE, buffer);
+      probe.open(name, '', MIN_BUFFER_SIZE, Buffer.alloc(128), { snaplen: 64, promiscuous: false, immediate: true, timeout: 50, nanoseconds: false, batch: false });
     } catch (pe) {
-      failedOpens.push({ cap: probe, buffer });
       probeError = pe;
     }
     if (probeError === undefined) {
@@ -339,111 +378,75 @@ function oneLine(s: string): string {
   return s.replace(/[\u0000-\u001f\u007f]/g, ' ').trim();
 }
 
+/** Reads libpcap's counters into the totals (while the handle is open). */
+function readCounters(r: OpenedInterface): void {
+  if (!r.open) return;
+  const s = r.cap.stats();
+  r.received.update(s.received);
+  r.dropped.update(s.dropped);
+  r.ifDropped.update(s.ifDropped);
+}
+
 function closeHandle(r: OpenedInterface): void {
-  r.cap.removeAllListeners('packet');
-  r.cap.close();
-}
-
-// ---- interface drop counters (libpcap's ps_ifdrop on Linux) -------------------------------------
-
-function readStat(dev: string, stat: string): number {
+  if (!r.open) return;
   try {
-    const v = Number.parseInt(readFileSync(`/sys/class/net/${dev}/statistics/${stat}`, 'latin1'), 10);
-    return Number.isFinite(v) ? v : 0;
+    readCounters(r);
   } catch {
-    return 0;
+    // pcap_stats failing at close leaves the last totals read.
   }
-}
-
-function ifDrops(dev: string): number {
-  return readStat(dev, 'rx_missed_errors') + readStat(dev, 'rx_fifo_errors');
-}
-
-function ifDropCounters(name: string, netdevs: string[] | undefined): Map<string, number> {
-  const devs = name === 'any' ? (netdevs ?? []) : [name];
-  const m = new Map<string, number>();
-  for (const d of devs) if (!d.includes('/')) m.set(d, ifDrops(d));
-  return m;
-}
-
-function ifDroppedSince(base: Map<string, number>): number {
-  let n = 0;
-  for (const [dev, b] of base) n += Math.max(0, ifDrops(dev) - b);
-  return n;
-}
-
-// ---- the clock ----------------------------------------------------------------------------------
-
-/*
- * cap gives no capture timestamp: frames are stamped with the receive time on this process's clock,
- * performance.timeOrigin + performance.now() (sub-millisecond, monotonic from process start). The
- * origin is split into whole seconds and a remainder so the sum stays exact to well under 1 µs.
- */
-const ORIGIN_MS = performance.timeOrigin;
-const ORIGIN_SEC = Math.floor(ORIGIN_MS / 1000);
-const ORIGIN_REM_MS = ORIGIN_MS - ORIGIN_SEC * 1000;
-
-/** Receive time now: [seconds, nanoseconds] as integers. */
-export function receiveTime(): [number, number] {
-  const ms = ORIGIN_REM_MS + performance.now();
-  const s = Math.floor(ms / 1000);
-  let sec = ORIGIN_SEC + s;
-  let nsec = Math.round((ms - s * 1000) * 1e6);
-  if (nsec >= 1e9) {
-    sec += 1;
-    nsec -= 1e9;
-  }
-  return [sec, nsec];
+  r.open = false;
+  r.cap.removeAllListeners('packets');
+  r.cap.close();
 }
 
 // ---- the capture --------------------------------------------------------------------------------
 
 class CapLiveCapture implements LiveCapture {
-  readonly interfaces: { name: string; linkType: number; interfaceId: number }[];
+  readonly interfaces: { name: string; linkType: number; interfaceId: number; nanoseconds: boolean }[];
   private readonly handles: OpenedInterface[];
   private onFrame: ((frame: RawFrame) => void) | undefined;
   private backlog: RawFrame[] = [];
   private backlogBytes = 0;
   private seq = 0;
   private closed = false;
+  private readonly frame = new ChunkFrame();
 
   constructor(handles: OpenedInterface[]) {
     this.handles = handles;
-    this.interfaces = handles.map((h) => ({ name: h.name, linkType: h.linkType, interfaceId: h.interfaceId }));
+    this.interfaces = handles.map((h) => ({ name: h.name, linkType: h.linkType, interfaceId: h.interfaceId, nanoseconds: h.nanoseconds }));
     // Listen from the start: frames that arrive before start() wait in a bounded backlog.
-    for (const h of handles) h.cap.on('packet', (nbytes, truncated) => this.packet(h, nbytes, truncated));
+    for (const h of handles) h.cap.on('packets', (count, used) => this.batch(h, count, used));
   }
 
-  private packet(h: OpenedInterface, nbytes: number, _truncated: boolean): void {
-    h.received++;
-    const [tsSec, tsNsec] = receiveTime();
-    // Copy out of cap's shared buffer now: the next packet overwrites it.
-    const n = Math.min(nbytes, h.buffer.length);
-    const data = new Uint8Array(n);
-    data.set(h.buffer.subarray(0, n));
-    const frame: RawFrame = {
-      tsSec,
-      tsNsec,
-      linkType: h.linkType,
-      caplen: n,
-      // cap does not pass the pcap header's `len`: the original length is not known. A frame cut by
-      // the snaplen (`_truncated`) was longer on the wire than this.
-      origLen: n,
-      data,
-      interfaceId: h.interfaceId,
-      offset: this.seq++,
-    };
-    const sink = this.onFrame;
-    if (sink) {
-      sink(frame);
-      return;
+  private batch(h: OpenedInterface, count: number, used: number): void {
+    const buf = h.buffer;
+    const frame = this.frame;
+    frame.chunk = h.bytes;
+    frame.linkType = h.linkType;
+    frame.interfaceId = h.interfaceId;
+    let off = 0;
+    for (let i = 0; i < count && off + BATCH_HEADER <= used; i++) {
+      const caplen = buf.readUInt32LE(off + 8);
+      frame.tsSec = buf.readUInt32LE(off);
+      frame.tsNsec = buf.readUInt32LE(off + 4);
+      frame.caplen = caplen;
+      frame.origLen = buf.readUInt32LE(off + 12);
+      frame.chunkOffset = off + BATCH_HEADER;
+      frame.offset = this.seq++;
+      off += BATCH_HEADER + ((caplen + 3) & ~3);
+      h.captured++;
+      const sink = this.onFrame;
+      if (sink) {
+        sink(frame);
+        // close() inside the callback: the rest of this batch is not delivered.
+        if (this.closed) return;
+      } else if (this.backlog.length < BACKLOG_FRAMES && this.backlogBytes + caplen <= BACKLOG_BYTES) {
+        this.backlog.push({ tsSec: frame.tsSec, tsNsec: frame.tsNsec, linkType: frame.linkType, caplen, origLen: frame.origLen, data: frame.data.slice(), interfaceId: frame.interfaceId, offset: frame.offset });
+        this.backlogBytes += caplen;
+      } else {
+        h.discarded++;
+      }
     }
-    if (this.backlog.length >= BACKLOG_FRAMES || this.backlogBytes + n > BACKLOG_BYTES) {
-      h.discarded++;
-      return;
-    }
-    this.backlog.push(frame);
-    this.backlogBytes += n;
   }
 
   start(onFrame: (frame: RawFrame) => void): void {
@@ -453,7 +456,7 @@ class CapLiveCapture implements LiveCapture {
     this.backlog = [];
     this.backlogBytes = 0;
     this.onFrame = onFrame;
-    // cap emits from the event loop, never during this synchronous loop: order is kept.
+    // The binding calls from the event loop, never during this synchronous loop: order is kept.
     for (const f of pending) {
       if (this.closed) break;
       onFrame(f);
@@ -461,23 +464,24 @@ class CapLiveCapture implements LiveCapture {
   }
 
   stats(): InterfaceStats[] {
-    return this.handles.map((h) => ({
-      name: h.name,
-      linkType: h.linkType,
-      received: h.received,
-      dropped: null,
-      ifDropped: h.ifDroppedAtClose ?? ifDroppedSince(h.ifDropBase),
-      discarded: h.discarded,
-    }));
+    return this.handles.map((h) => {
+      readCounters(h);
+      return {
+        name: h.name,
+        linkType: h.linkType,
+        received: h.received.total,
+        captured: h.captured,
+        dropped: h.dropped.total,
+        ifDropped: h.ifDropped.total,
+        discarded: h.discarded,
+      };
+    });
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const h of this.handles) {
-      h.ifDroppedAtClose = ifDroppedSince(h.ifDropBase);
-      closeHandle(h);
-    }
+    for (const h of this.handles) closeHandle(h);
     this.backlog = [];
     this.onFrame = undefined;
   }

@@ -3,7 +3,8 @@
  * line each, or a readable line on a terminal); statistics every --stats-interval; on SIGINT/SIGTERM
  * (or --duration) the open flows are judged and the summary printed, with the exit status of analyze.
  */
-import { openLive, localAddresses, type LiveCapture } from '../capture/live.js';
+import { openLive, localAddresses, type InterfaceStats, type LiveCapture } from '../capture/live.js';
+import { dropPrivileges } from '../capture/privileges.js';
 import { openEvidence, type EvidenceWriter } from '../capture/pcap-writer.js';
 import { Engine, type Alert } from '../engine.js';
 import { UsageError } from '../errors.js';
@@ -24,6 +25,9 @@ export interface MonitorArgs extends MatrixArgs {
   interface: string[];
   filter: string | undefined;
   snaplen: number;
+  'buffer-size': number;
+  immediate: boolean;
+  user: string | undefined;
   'self-role': ComponentRole;
   format: 'jsonl' | 'text' | undefined;
   'secagg-timeout': number;
@@ -71,6 +75,7 @@ export async function runMonitor(args: MonitorArgs, io: CliIO, stops: StopSource
   positive('secagg-timeout', args['secagg-timeout']);
   positive('stats-interval', args['stats-interval'], true);
   positive('snaplen', args.snaplen);
+  positive('buffer-size', args['buffer-size']);
   if (args.duration !== undefined) positive('duration', args.duration);
   checkBounds(args);
   const rules = loadRuleSet(args.matrix, args.phase);
@@ -80,6 +85,8 @@ export async function runMonitor(args: MonitorArgs, io: CliIO, stops: StopSource
   const live: LiveCapture = await openLive({
     interfaces: args.interface,
     snaplen: args.snaplen,
+    bufferSize: Math.round(args['buffer-size'] * 1024 * 1024),
+    immediate: args.immediate,
     ...(args.filter === undefined ? {} : { filter: args.filter }),
   });
   let liveOpen = true;
@@ -91,7 +98,6 @@ export async function runMonitor(args: MonitorArgs, io: CliIO, stops: StopSource
   let metrics: MetricsServer | undefined;
   const cleanups: (() => void)[] = [];
   try {
-    if (args['write-evidence']) evidence = openEvidence(args['write-evidence'], live.interfaces);
     const tally = new Tally();
     const table = format === 'text' ? new TableWriter((t) => io.stdout(t), { color: io.stdoutIsTTY, maxRows: args['max-rows'], ...(io.columns ? { width: io.columns } : {}) }) : undefined;
     const header = reportHeader(rules, inventory, args.interface.map((i) => `interface ${i}`));
@@ -120,7 +126,7 @@ export async function runMonitor(args: MonitorArgs, io: CliIO, stops: StopSource
         tally.add(flow);
         table?.flow(flow);
       },
-      ...(evidence ? { onEvidence: (frame) => evidence?.write(frame) } : {}),
+      ...(args['write-evidence'] ? { onEvidence: (frame) => evidence?.write(frame) } : {}),
     });
 
     const stats = (): Record<string, unknown> => ({
@@ -129,7 +135,7 @@ export async function runMonitor(args: MonitorArgs, io: CliIO, stops: StopSource
       flows: { active: engine.flowStats.active, ended: flowsEnded, evicted: engine.flowStats.evicted, timedOut: engine.flowStats.timedOut },
       alerts: engine.stats.alerts,
       decode: { malformed: engine.decoderStats.byKind.malformed, truncated: engine.decoderStats.truncated },
-      pcap: live.stats().map((s) => ({ interface: s.name, received: s.received, dropped: s.dropped, ifDropped: s.ifDropped })),
+      pcap: live.stats().map((s) => ({ interface: s.name, received: s.received, captured: s.captured, dropped: s.dropped, ifDropped: s.ifDropped })),
       evidence: evidence ? { frames: evidence.frames, flowsNotKept: engine.stats.evidenceDropped } : null,
       rssMB: Math.round(process.memoryUsage().rss / 1e5) / 10,
     });
@@ -137,8 +143,8 @@ export async function runMonitor(args: MonitorArgs, io: CliIO, stops: StopSource
       const s = stats();
       if (format === 'jsonl') io.stdout(`${safeJson({ event: 'stats', at: isoTime(Date.now() / 1000), ...s })}\n`);
       else {
-        const pcap = (s.pcap as { interface: string; received: number; dropped: number | null; ifDropped: number }[])
-          .map((p) => `${p.interface}: ${p.received} received, ${p.dropped ?? 'unknown'} dropped, ${p.ifDropped} dropped by the interface`)
+        const pcap = (s.pcap as { interface: string; received: number; captured: number; dropped: number; ifDropped: number }[])
+          .map((p) => `${escapeText(p.interface)}: ${p.received} received, ${p.captured} captured, ${p.dropped} dropped by the kernel, ${p.ifDropped} by the interface`)
           .join('; ');
         io.stderr(`netmatrix: ${engine.stats.frames} packets, ${engine.flowStats.active} active flows, ${flowsEnded} ended, ${engine.flowStats.evicted} evicted; ${pcap}\n`);
       }
@@ -158,11 +164,31 @@ export async function runMonitor(args: MonitorArgs, io: CliIO, stops: StopSource
       io.stderr(`netmatrix: metrics on ${metrics.url}\n`);
     }
 
+    // Everything that needs root is open: the capture handles and the metrics port. Parsing packets
+    // happens without it; the evidence file is created as the user we become (as tcpdump -Z does).
+    const privileges = dropPrivileges(args.user);
+    if (privileges.outcome === 'dropped') io.stderr(`netmatrix: running as ${privileges.user} (uid ${privileges.uid}, gid ${privileges.gid})\n`);
+    if (args['write-evidence']) evidence = openEvidence(args['write-evidence'], live.interfaces);
+
+    // Kernel and interface drops: looked at every second, one `drops` event per interface that lost
+    // packets since the last look (how many, and between when and when).
+    const dropWatch = new DropWatch(Date.now() / 1000);
+    const checkDrops = (): void => {
+      const now = Date.now() / 1000;
+      for (const d of dropWatch.check(live.stats(), now)) {
+        if (format === 'jsonl') io.stdout(`${safeJson({ event: 'drops', at: isoTime(now), ...d, since: isoTime(d.since) })}\n`);
+        else io.stderr(`netmatrix: ${escapeText(d.interface)}: ${d.dropped} packets dropped by the kernel and ${d.ifDropped} by the interface since ${isoTime(d.since)} (${d.totalDropped + d.totalIfDropped} in all): they were not judged\n`);
+      }
+    };
+
     const reason = await new Promise<string>((resolve) => {
       cleanups.push(stops.onStop(resolve));
       live.start((frame) => engine.frame(frame));
       // The clock drives timeouts while no packet arrives (packets carry their own time).
-      const tick = setInterval(() => engine.tick(Date.now() / 1000), 1000);
+      const tick = setInterval(() => {
+        engine.tick(Date.now() / 1000);
+        checkDrops();
+      }, 1000);
       cleanups.push(() => clearInterval(tick));
       if (args['stats-interval'] > 0) {
         const timer = setInterval(printStats, args['stats-interval'] * 1000);
@@ -176,9 +202,10 @@ export async function runMonitor(args: MonitorArgs, io: CliIO, stops: StopSource
     });
 
     for (const c of cleanups.splice(0)) c();
-    const finalStats = stats();
-    const dropped = live.stats().reduce((n, i) => n + (i.dropped ?? 0) + i.ifDropped, 0);
     closeLive();
+    checkDrops();
+    const finalStats = stats();
+    const dropped = live.stats().reduce((n, i) => n + i.dropped + i.ifDropped, 0);
     const captureFindings = engine.finish();
     tally.addCapture(captureFindings);
     const summary = tally.summary({
@@ -194,7 +221,7 @@ export async function runMonitor(args: MonitorArgs, io: CliIO, stops: StopSource
     });
     evidence?.close();
     evidence = undefined;
-    if (dropped > 0) io.stderr(`netmatrix: libpcap dropped ${dropped} packets: they were not judged\n`);
+    if (dropped > 0) io.stderr(`netmatrix: ${dropped} packets were dropped before netmatrix saw them (kernel ring or interface): the judgement is incomplete\n`);
     if (format === 'jsonl') {
       io.stdout(`${safeJson({ event: 'stats', at: isoTime(Date.now() / 1000), ...finalStats })}\n`);
       io.stdout(`${safeJson({ event: 'summary', at: isoTime(Date.now() / 1000), stoppedBy: reason, ...summary, captureFindings })}\n`);
@@ -208,5 +235,37 @@ export async function runMonitor(args: MonitorArgs, io: CliIO, stops: StopSource
     closeLive();
     evidence?.close();
     await metrics?.close();
+  }
+}
+
+export interface DropReport {
+  interface: string;
+  /** Kernel ring drops (ps_drop) since `since`. */
+  dropped: number;
+  /** Interface drops (ps_ifdrop) since `since`. */
+  ifDropped: number;
+  /** The previous look, when there were none of these drops yet (seconds since the epoch). */
+  since: number;
+  totalDropped: number;
+  totalIfDropped: number;
+}
+
+/** Remembers the drop totals per interface and reports what grew since the last look. */
+export class DropWatch {
+  private readonly last = new Map<string, { dropped: number; ifDropped: number; at: number }>();
+  constructor(private readonly startedAt: number) {}
+
+  check(stats: InterfaceStats[], now: number): DropReport[] {
+    const out: DropReport[] = [];
+    for (const s of stats) {
+      const prev = this.last.get(s.name) ?? { dropped: 0, ifDropped: 0, at: this.startedAt };
+      const dropped = s.dropped - prev.dropped;
+      const ifDropped = s.ifDropped - prev.ifDropped;
+      if (dropped > 0 || ifDropped > 0) {
+        out.push({ interface: s.name, dropped, ifDropped, since: prev.at, totalDropped: s.dropped, totalIfDropped: s.ifDropped });
+      }
+      this.last.set(s.name, { dropped: s.dropped, ifDropped: s.ifDropped, at: now });
+    }
+    return out;
   }
 }

@@ -7,7 +7,7 @@
  * skipped on a developer's machine.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -81,11 +81,18 @@ describe.runIf(isRoot || Boolean(process.env.CI))('netmatrix monitor on live int
   let monitor: ChildProcess;
   let stderr = '';
   const servers: ChildProcess[] = [];
-  const evidenceFile = join(tmp, 'evidence.pcap');
+  // The monitor started as root becomes nobody before it creates the evidence file (as tcpdump -Z):
+  // the folder must be nobody's to write in.
+  const evidenceDir = join(tmp, 'evidence');
+  const evidenceFile = join(evidenceDir, 'evidence.pcap');
   const metricsPort = 19469;
 
   beforeAll(async () => {
     expect(isRoot).toBe(true);
+    chmodSync(tmp, 0o755); // mkdtemp makes it 0700: nobody must reach the evidence folder in it
+    mkdirSync(evidenceDir);
+    const nobody = sh('id -u nobody; id -g nobody').trim().split('\n').map(Number);
+    chownSync(evidenceDir, nobody[0]!, nobody[1]!);
     netns();
     servers.push(inNs(WORLD_NS, server(RES_IP, 50051), { background: true }));
     servers.push(inNs(NODE_NS, server('0.0.0.0', 8484, 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok'), { background: true }));
@@ -104,6 +111,7 @@ describe.runIf(isRoot || Boolean(process.env.CI))('netmatrix monitor on live int
     // Wait until the capture runs (it says so on stderr).
     for (let i = 0; i < 100 && !stderr.includes('monitoring'); i++) await new Promise((r) => setTimeout(r, 100));
     expect(stderr).toContain('monitoring nm-mon-n');
+    expect(stderr).toMatch(/running as nobody \(uid \d+, gid \d+\)/);
   }, 60_000);
 
   afterAll(() => {
@@ -163,15 +171,35 @@ describe.runIf(isRoot || Boolean(process.env.CI))('netmatrix monitor on live int
     peer.kill('SIGKILL');
   });
 
-  it('statistics lines carry libpcap counters; metrics are served on loopback', async () => {
+  it('runs without root once the interface is open: uid, gid and capabilities of the process', () => {
+    // `ip netns exec` execs the command: the child's pid is the monitor's.
+    const status = readFileSync(`/proc/${monitor.pid}/status`, 'utf8');
+    const field = (name: string): string => status.match(new RegExp(`^${name}:\\s*(.*)$`, 'm'))?.[1] ?? '';
+    const nobody = Number(sh('id -u nobody'));
+    expect(field('Uid').split(/\s+/).map(Number)).toEqual([nobody, nobody, nobody, nobody]);
+    expect(field('Gid').split(/\s+/).map(Number)).not.toContain(0);
+    expect(field('Groups').split(/\s+/).filter((g) => g !== '').map(Number)).not.toContain(0);
+    for (const set of ['CapInh', 'CapPrm', 'CapEff', 'CapAmb']) expect(field(set)).toBe('0000000000000000');
+    // And it still captured and alerted as nobody (the alerts of the tests above).
+    expect(lines.some((l) => l.event === 'alert')).toBe(true);
+  });
+
+  it('statistics lines carry libpcap counters as numbers; metrics are served on loopback', async () => {
     const stats = lines.filter((l) => l.event === 'stats');
     expect(stats.length).toBeGreaterThan(0);
-    const last = stats.at(-1) as unknown as { pcap: { interface: string; received: number; dropped: number }[] };
+    const last = stats.at(-1) as unknown as { pcap: { interface: string; received: number; captured: number; dropped: number; ifDropped: number }[] };
     expect(last.pcap[0]?.interface).toBe('nm-mon-n');
-    expect(last.pcap[0]?.received).toBeGreaterThan(10);
+    expect(last.pcap[0]?.captured).toBeGreaterThan(10);
+    // ps_recv counts what passed into the socket, dropped or not: at least what was handed over.
+    expect(last.pcap[0]!.received).toBeGreaterThanOrEqual(last.pcap[0]!.captured);
+    expect(last.pcap[0]?.dropped).toBe(0);
+    expect(last.pcap[0]?.ifDropped).toBe(0);
+    expect(lines.filter((l) => l.event === 'drops')).toEqual([]);
     const text = sh(`ip netns exec ${NODE_NS} curl -s http://127.0.0.1:${metricsPort}/metrics`);
     expect(text).toMatch(/netmatrix_alerts_total\{code="inbound-to-node"\} [1-9]/);
     expect(text).toMatch(/netmatrix_pcap_received_total\{interface="nm-mon-n"\} [1-9]/);
+    expect(text).toMatch(/^netmatrix_pcap_dropped_total\{interface="nm-mon-n"\} 0$/m);
+    expect(text).toMatch(/^netmatrix_pcap_ifdropped_total\{interface="nm-mon-n"\} 0$/m);
   });
 
   it('SIGINT: summary, exit 1, and the evidence file agrees with analyze', async () => {
