@@ -3,7 +3,7 @@
  * line each, or a readable line on a terminal); statistics every --stats-interval; on SIGINT/SIGTERM
  * (or --duration) the open flows are judged and the summary printed, with the exit status of analyze.
  */
-import { openLive, localAddresses, type InterfaceStats, type LiveCapture } from '../capture/live.js';
+import { DEFAULT_TIMEOUT_MS, openLive, localAddresses, type InterfaceStats, type LiveCapture } from '../capture/live.js';
 import { dropPrivileges } from '../capture/privileges.js';
 import { openEvidence, type EvidenceWriter } from '../capture/pcap-writer.js';
 import { Engine, type Alert } from '../engine.js';
@@ -202,6 +202,9 @@ export async function runMonitor(args: MonitorArgs, io: CliIO, stops: StopSource
     });
 
     for (const c of cleanups.splice(0)) c();
+    // Frames the kernel took before the stop may still wait in a ring block (up to the read timeout):
+    // let them through before closing, or they would be neither judged nor counted as dropped.
+    if (!args.immediate) await new Promise((r) => setTimeout(r, DEFAULT_TIMEOUT_MS + 50));
     closeLive();
     checkDrops();
     const finalStats = stats();
