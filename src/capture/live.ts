@@ -20,9 +20,9 @@
  *   rx_missed_errors + rx_fifo_errors since open; always 0 on `any`). They are 32-bit counters that
  *   wrap: totals here are sums of differences modulo 2^32, so they must be read at least once per
  *   2^32 packets (the monitor reads them every second).
- * - On `lo` the kernel hands the socket each packet twice (outgoing and incoming) and libpcap throws
- *   the outgoing copy away: ps_recv counts both, and a full ring may drop a copy that would have been
- *   thrown away anyway. Drop counts are exact on every other interface.
+ * - On a loopback interface the binding asks the kernel not to pass outgoing copies (each packet also
+ *   comes back in), so there too every packet is counted once. On `any` libpcap still receives lo's
+ *   outgoing copies and throws them away itself: ps_recv and ps_drop may count lo's packets twice.
  * - A failed open() has closed its pcap_t before it throws; close() is idempotent and safe inside
  *   the packet callback; the binding holds the Buffer for as long as libpcap may write into it.
  */

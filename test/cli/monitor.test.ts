@@ -256,7 +256,7 @@ describe.runIf(isRoot || Boolean(process.env.CI))('netmatrix monitor under a flo
         '--stats-interval', '1', '--max-flows', '2000', '--filter', 'tcp port 7777'],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    const stats: { flows: { active: number; ended: number; evicted: number }; rssMB: number; packets: number }[] = [];
+    const stats: { flows: { active: number; ended: number; evicted: number }; rssMB: number; packets: number; pcap: { dropped: number; ifDropped: number }[] }[] = [];
     let err = '';
     monitor.stderr?.on('data', (d: Buffer) => (err += d.toString()));
     createInterface({ input: monitor.stdout as NodeJS.ReadableStream }).on('line', (l) => {
@@ -282,23 +282,33 @@ describe.runIf(isRoot || Boolean(process.env.CI))('netmatrix monitor under a flo
         });
         srv.close();
       });`;
-    // Three rounds of 8000 connections: after the first, the heap has grown to its working size;
-    // the next rounds must not add to it (memory follows the flow cap, not the traffic).
+    // Four rounds of 8000 connections: over the first rounds the heap grows to its working size (V8
+    // collects lazily: measured here 117, 131, 148, 140, 138, 139 MB over six rounds); the last round
+    // must not go above what the earlier ones reached (memory follows the flow cap, not the traffic).
+    const rounds = 4;
     const rss: number[] = [];
-    for (let round = 0; round < 3; round++) {
+    for (let round = 0; round < rounds; round++) {
       await done(inNs(NS, flood(8000)));
       await new Promise((r) => setTimeout(r, 2500));
       rss.push(stats.at(-1)?.rssMB ?? NaN);
     }
     monitor.kill('SIGINT');
-    expect(await done(monitor)).toBe(0);
-    const end = stats.at(-1);
-    console.log(`flood: rss after each round of 8000 flows: ${rss.join(', ')} MB; ${end?.packets} packets`);
-    expect(end?.packets).toBeGreaterThan(24000 * 5);
-    // Nearly every connection became a flow (ended, or still in the table and judged at exit). Not
-    // all: under this flood the kernel ring drops some packets, and cap cannot count them (see README).
-    expect((end?.flows.ended ?? 0) + (end?.flows.active ?? 0)).toBeGreaterThanOrEqual(23000);
-    expect((rss[2] ?? Infinity) - (rss[1] ?? 0)).toBeLessThan(15);
+    const code = await done(monitor);
+    const end = stats.at(-1)!;
+    const lost = end.pcap.reduce((n, p) => n + p.dropped + p.ifDropped, 0);
+    console.log(`flood: rss after each round of 8000 flows: ${rss.join(', ')} MB; ${end.packets} packets, ${lost} dropped`);
+    expect(end.packets).toBeGreaterThan(rounds * 8000 * 5);
+    const flows = end.flows.ended + end.flows.active;
+    if (lost === 0) {
+      // Nothing dropped: every connection became a flow (ended, or still in the table and judged at exit).
+      expect(flows).toBe(rounds * 8000);
+      expect(code).toBe(0);
+    } else {
+      // Drops are counted and make the summary incomplete (exit 3); a flow can only go missing then.
+      expect(flows).toBeGreaterThanOrEqual(rounds * 8000 - lost);
+      expect(code).toBe(3);
+    }
+    expect(rss.at(-1)!).toBeLessThanOrEqual(Math.max(...rss.slice(0, -1)) + 10);
     for (const s of stats) expect(s.flows.active).toBeLessThanOrEqual(2000);
   }, 180_000);
 });

@@ -8,6 +8,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#ifdef __linux__
+# include <linux/if_packet.h>
+# ifndef PACKET_IGNORE_OUTGOING
+#  define PACKET_IGNORE_OUTGOING 23
+# endif
+#endif
 
 using namespace node;
 using namespace v8;
@@ -60,6 +70,23 @@ static inline void put_u32le(char* p, uint32_t v) {
   p[2] = (char)((v >> 16) & 0xff);
   p[3] = (char)((v >> 24) & 0xff);
 }
+
+#ifdef __linux__
+// True when `device` is a loopback interface (IFF_LOOPBACK).
+static bool is_loopback(const char* device) {
+  if (strlen(device) >= IFNAMSIZ)
+    return false;
+  int s = socket(AF_INET, SOCK_DGRAM, 0);
+  if (s < 0)
+    return false;
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  strncpy(ifr.ifr_name, device, IFNAMSIZ - 1);
+  bool loop = ioctl(s, SIOCGIFFLAGS, &ifr) == 0 && (ifr.ifr_flags & IFF_LOOPBACK) != 0;
+  close(s);
+  return loop;
+}
+#endif
 
 static void free_poll_handle(uv_handle_t* handle) {
   delete reinterpret_cast<uv_poll_t*>(handle);
@@ -454,6 +481,18 @@ class Pcap : public Nan::ObjectWrap {
       }
       obj->nanoseconds =
         pcap_get_tstamp_precision(obj->pcap_handle) == PCAP_TSTAMP_PRECISION_NANO;
+
+#ifdef __linux__
+      // On a loopback interface the kernel hands the socket every packet twice, going out and coming
+      // in, and libpcap throws the outgoing copy away. Ask the kernel not to pass those copies
+      // (Linux 4.20+): the ring holds twice as many packets, and pcap_stats() counts each packet once,
+      // so a dropped outgoing copy is not reported as a lost packet. Older kernels refuse the option:
+      // then the counts stay doubled on loopback.
+      if (is_loopback(*device)) {
+        int one = 1;
+        setsockopt(pcap_fileno(obj->pcap_handle), SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one);
+      }
+#endif
 
       if (pcap_setnonblock(obj->pcap_handle, 1, errbuf) == -1)
         return FailOpen(obj, errbuf);
