@@ -83,7 +83,7 @@ export interface LiveCapture {
 }
 
 export const LIVE_UNAVAILABLE_MESSAGE =
-  'live capture needs the optional cap package built against libpcap: apt-get install libpcap-dev, then npm rebuild cap';
+  'live capture needs the optional cap package built against libpcap: apt-get install libpcap-dev, then run npm ci again';
 
 export const DEFAULT_SNAPLEN = 65535;
 export const MAX_SNAPLEN = 262144;

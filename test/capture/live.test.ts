@@ -178,7 +178,7 @@ describe('openLive without privilege (cap replaced)', () => {
     expect(err.exitCode).toBe(2);
     expect(err.message).toBe(`${LIVE_UNAVAILABLE_MESSAGE} (Cannot find package 'cap' imported from x)`);
     expect(LIVE_UNAVAILABLE_MESSAGE).toBe(
-      'live capture needs the optional cap package built against libpcap: apt-get install libpcap-dev, then npm rebuild cap',
+      'live capture needs the optional cap package built against libpcap: apt-get install libpcap-dev, then run npm ci again',
     );
     expect(err.message).not.toContain('\n');
   });
