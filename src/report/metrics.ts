@@ -32,9 +32,8 @@ export interface MonitorCounters {
   flowsEvicted: number;
   /** Finding code -> alerts raised. Codes missing here are reported as 0. */
   alertsByCode: Record<string, number>;
-  /** libpcap's counters, per capture interface. */
-  /** `dropped` null: the capture library cannot tell (the sample is then left out, not reported as 0). */
-  interfaces: { name: string; received: number; dropped: number | null; ifDropped: number }[];
+  /** libpcap's counters (pcap_stats), per capture interface. */
+  interfaces: { name: string; received: number; dropped: number; ifDropped: number }[];
   decodeMalformed: number;
 }
 
@@ -196,7 +195,7 @@ function buildRegistry(snapshot: () => MonitorCounters): Registry {
   const pcapCounter = (
     name: string,
     help: string,
-    pick: (i: MonitorCounters['interfaces'][number]) => number | null,
+    pick: (i: MonitorCounters['interfaces'][number]) => number,
   ): void => {
     new Counter({
       name: METRICS_PREFIX + name,
@@ -206,10 +205,7 @@ function buildRegistry(snapshot: () => MonitorCounters): Registry {
       collect() {
         const interfaces = snapshot().interfaces;
         this.reset();
-        for (const i of interfaces) {
-          const value = pick(i);
-          if (value !== null) this.inc({ interface: i.name }, total(`${name}{interface=${i.name}}`, value));
-        }
+        for (const i of interfaces) this.inc({ interface: i.name }, total(`${name}{interface=${i.name}}`, pick(i)));
       },
     });
   };

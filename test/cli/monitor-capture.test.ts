@@ -34,10 +34,28 @@ function sh(cmd: string): string {
   return execFileSync('bash', ['-c', cmd], { encoding: 'utf8' });
 }
 
-interface Event {
-  event: string;
-  [k: string]: unknown;
+/** The monitor's JSON lines that these tests read (fields as the README documents them). */
+interface StatsEvent {
+  event: 'stats';
+  packets: number;
+  pcap: { interface: string; received: number; captured: number; dropped: number; ifDropped: number }[];
 }
+interface DropsEvent {
+  event: 'drops';
+  at: string;
+  interface: string;
+  dropped: number;
+  ifDropped: number;
+  since: string;
+  totalDropped: number;
+}
+interface SummaryEvent {
+  event: 'summary';
+  complete: boolean;
+  violations: number;
+  exitCode: number;
+}
+type Event = StatsEvent | DropsEvent | SummaryEvent | { event: 'alert' };
 
 /** A running monitor in namespace A, its JSON lines and its stderr. */
 function startMonitor(args: string[]): { child: ChildProcess; events: Event[]; stderr: () => string; exit: Promise<number> } {
@@ -116,7 +134,7 @@ describe.runIf(isRoot || Boolean(process.env.CI))('monitor capture on a veth (ro
       m.child.kill('SIGINT');
       const code = await m.exit;
 
-      const stats = m.events.filter((e) => e.event === 'stats').at(-1) as { pcap: { interface: string; received: number; captured: number; dropped: number; ifDropped: number }[]; packets: number };
+      const stats = m.events.filter((e): e is StatsEvent => e.event === 'stats').at(-1)!;
       const pcap = stats.pcap[0]!;
       expect(pcap.interface).toBe(VETH);
       expect(pcap.dropped).toBeGreaterThan(1000);
@@ -125,7 +143,7 @@ describe.runIf(isRoot || Boolean(process.env.CI))('monitor capture on a veth (ro
       expect(pcap.ifDropped).toBe(0);
       expect(stats.packets).toBe(pcap.captured);
 
-      const drops = m.events.filter((e) => e.event === 'drops') as { interface: string; dropped: number; ifDropped: number; since: string; at: string; totalDropped: number }[];
+      const drops = m.events.filter((e): e is DropsEvent => e.event === 'drops');
       expect(drops.reduce((n, d) => n + d.dropped, 0)).toBe(pcap.dropped);
       expect(drops.at(-1)!.totalDropped).toBe(pcap.dropped);
       for (const d of drops) {
@@ -135,7 +153,7 @@ describe.runIf(isRoot || Boolean(process.env.CI))('monitor capture on a veth (ro
       const dropped = Number(/^netmatrix_pcap_dropped_total\{interface="nmcap0"\} (\d+)$/m.exec(metrics)?.[1]);
       expect(dropped).toBe(pcap.dropped);
 
-      const summary = m.events.find((e) => e.event === 'summary') as { complete: boolean; violations: number; exitCode: number };
+      const summary = m.events.find((e): e is SummaryEvent => e.event === 'summary')!;
       expect(summary.complete).toBe(false);
       expect(summary.violations).toBe(0);
       expect(code).toBe(3);
