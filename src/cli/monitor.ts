@@ -208,7 +208,8 @@ export async function runMonitor(args: MonitorArgs, io: CliIO, stops: StopSource
     closeLive();
     checkDrops();
     const finalStats = stats();
-    const dropped = live.stats().reduce((n, i) => n + i.dropped + i.ifDropped, 0);
+    // Frames discarded here (arrived before start() beyond the backlog bound) were not judged either.
+    const dropped = live.stats().reduce((n, i) => n + i.dropped + i.ifDropped + i.discarded, 0);
     const captureFindings = engine.finish();
     tally.addCapture(captureFindings);
     const summary = tally.summary({
@@ -224,7 +225,7 @@ export async function runMonitor(args: MonitorArgs, io: CliIO, stops: StopSource
     });
     evidence?.close();
     evidence = undefined;
-    if (dropped > 0) io.stderr(`netmatrix: ${dropped} packets were dropped before netmatrix saw them (kernel ring or interface): the judgement is incomplete\n`);
+    if (dropped > 0) io.stderr(`netmatrix: ${dropped} packets were dropped before netmatrix saw them (kernel ring, interface or start-up backlog): the judgement is incomplete\n`);
     if (format === 'jsonl') {
       io.stdout(`${safeJson({ event: 'stats', at: isoTime(Date.now() / 1000), ...finalStats })}\n`);
       io.stdout(`${safeJson({ event: 'summary', at: isoTime(Date.now() / 1000), stoppedBy: reason, ...summary, captureFindings })}\n`);

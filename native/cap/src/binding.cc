@@ -267,7 +267,9 @@ class Pcap : public Nan::ObjectWrap {
       int packet_count;
       do {
         packet_count = pcap_dispatch(obj->pcap_handle,
-                                     obj->batch ? -1 : 1,
+                                     obj->batch
+                                       ? (int)(MAX_FRAMES_PER_CALLBACK - obj->frames_this_callback)
+                                       : 1,
                                      Pcap::EmitPacket,
                                      (u_char*)obj);
       } while (packet_count > 0 && !obj->closing
