@@ -1,17 +1,19 @@
 import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { detectFormat, readCaptureFile } from '../../src/capture/file.js';
 import type { RawFrame } from '../../src/capture/frame.js';
 import { linkTypeName } from '../../src/capture/linktypes.js';
 import { CaptureError } from '../../src/errors.js';
-import { buildPcap, fingerprint, payload, PcapngWriter, pub, PUBLIC, readAll, TmpDir } from './helpers.js';
+import { corpusDescribe, corpusIt, publicCorpus } from '../helpers/corpus.js';
+import { buildPcap, fingerprint, payload, PcapngWriter, readAll, TmpDir } from './helpers.js';
 
 const tmp = new TmpDir();
 afterAll(() => tmp.cleanup());
 
 describe('readCaptureFile errors', () => {
   it('missing file: throws capture-io naming the file', () => {
-    const path = pub('does-not-exist.pcap');
+    const path = join(tmp.dir, 'does-not-exist.pcap');
     let err: unknown;
     try {
       readCaptureFile(path, () => undefined);
@@ -25,13 +27,13 @@ describe('readCaptureFile errors', () => {
   });
 
   it('a directory: throws capture-io', () => {
-    expect(() => readCaptureFile(PUBLIC, () => undefined)).toThrow(expect.objectContaining({ code: 'capture-io' }));
+    expect(() => readCaptureFile(tmp.dir, () => undefined)).toThrow(expect.objectContaining({ code: 'capture-io' }));
   });
 
-  it('not a capture (INDEX.tsv): throws capture-format with the magic', () => {
+  corpusIt('not a capture (INDEX.tsv): throws capture-format with the magic', () => {
     let err: unknown;
     try {
-      readCaptureFile(pub('INDEX.tsv'), () => undefined);
+      readCaptureFile(publicCorpus('INDEX.tsv'), () => undefined);
     } catch (e) {
       err = e;
     }
@@ -51,11 +53,11 @@ describe('readCaptureFile errors', () => {
     );
   });
 
-  it('empty pcap (header only): 0 frames, complete', () => {
-    const { summary, frames, interfaces } = readAll(pub('tcpdump_empty.pcap'));
+  corpusIt('empty pcap (header only): 0 frames, complete', () => {
+    const { summary, frames, interfaces } = readAll(publicCorpus('tcpdump_empty.pcap'));
     expect(frames.length).toBe(0);
     expect(summary).toEqual({
-      file: pub('tcpdump_empty.pcap'),
+      file: publicCorpus('tcpdump_empty.pcap'),
       format: 'pcap',
       frames: 0,
       bytesRead: 24,
@@ -67,12 +69,12 @@ describe('readCaptureFile errors', () => {
   });
 });
 
-describe('callbacks', () => {
+corpusDescribe('callbacks', () => {
   it('a throw from onInterface propagates (pcap: before any frame)', () => {
     const boom = new CaptureError('unsupported-linktype', 'x', 0, 'LINKTYPE 160');
     let frames = 0;
     expect(() =>
-      readCaptureFile(pub('tcpdump_unsupported_linktype_160.pcap'), () => frames++, {
+      readCaptureFile(publicCorpus('tcpdump_unsupported_linktype_160.pcap'), () => frames++, {
         onInterface: (lt) => {
           if (lt === 160) throw boom;
         },
@@ -85,7 +87,7 @@ describe('callbacks', () => {
     const seen: number[] = [];
     class Stop extends Error {}
     expect(() =>
-      readCaptureFile(pub('zeek_pcapng_multi_interface.pcapng'), (f) => seen.push(f.interfaceId), {
+      readCaptureFile(publicCorpus('zeek_pcapng_multi_interface.pcapng'), (f) => seen.push(f.interfaceId), {
         onInterface: (_lt, id) => {
           if (id === 1) throw new Stop('no');
         },
@@ -108,14 +110,14 @@ describe('callbacks', () => {
 
   it('a throw from onFrame propagates', () => {
     expect(() =>
-      readCaptureFile(pub('zeek_http_get.pcap'), (f) => {
+      readCaptureFile(publicCorpus('zeek_http_get.pcap'), (f) => {
         if (f.offset > 1000) throw new RangeError('stop here');
       }),
     ).toThrow(RangeError);
   });
 
   it('onProgress: once per chunk, increasing, ends at the file size', () => {
-    const path = pub('sv_http_mime_truncated_eof.pcap');
+    const path = publicCorpus('sv_http_mime_truncated_eof.pcap');
     const size = statSync(path).size;
     const calls: [number, number][] = [];
     const s = readCaptureFile(path, () => undefined, { chunkSize: 64 * 1024, onProgress: (r, t) => calls.push([r, t]) });
@@ -135,7 +137,7 @@ describe('callbacks', () => {
   it('frame data is a view into the chunk buffer, not a copy', () => {
     const buffers = new Set<ArrayBufferLike>();
     let n = 0;
-    readCaptureFile(pub('ndpi_443-curl.pcap'), (f) => {
+    readCaptureFile(publicCorpus('ndpi_443-curl.pcap'), (f) => {
       n++;
       expect(f.data.length).toBe(f.caplen);
       expect(f.data.buffer.byteLength).toBeGreaterThan(70_000); // the whole 1 MiB chunk, not the packet
@@ -158,10 +160,10 @@ describe('chunk boundaries', () => {
     'tcpdump_empty.pcapng',
   ];
   for (const f of files) {
-    it(`${f}: chunk sizes 7, 64, 4096 and default give identical frames`, () => {
+    corpusIt(`${f}: chunk sizes 7, 64, 4096 and default give identical frames`, () => {
       const runs = [7, 64, 4096, undefined].map((chunkSize) => {
         const frames: RawFrame[] = [];
-        const summary = readCaptureFile(pub(f), (fr) => frames.push({ ...fr, data: fr.data.slice() }), chunkSize === undefined ? {} : { chunkSize });
+        const summary = readCaptureFile(publicCorpus(f), (fr) => frames.push({ ...fr, data: fr.data.slice() }), chunkSize === undefined ? {} : { chunkSize });
         return { frames, summary };
       });
       const ref = runs[3]!;
@@ -177,9 +179,9 @@ describe('chunk boundaries', () => {
     });
   }
 
-  it('the frame counts behind those comparisons are the known ones', () => {
-    expect(readAll(pub('ndpi_1kxun.pcap'), { chunkSize: 7 }).frames.length).toBe(1723);
-    expect(readAll(pub('ndpi_tls_with_huge_ch.pcapng'), { chunkSize: 7 }).frames.length).toBe(428);
+  corpusIt('the frame counts behind those comparisons are the known ones', () => {
+    expect(readAll(publicCorpus('ndpi_1kxun.pcap'), { chunkSize: 7 }).frames.length).toBe(1723);
+    expect(readAll(publicCorpus('ndpi_tls_with_huge_ch.pcapng'), { chunkSize: 7 }).frames.length).toBe(428);
   });
 
   it('a record larger than the chunk grows the buffer', () => {

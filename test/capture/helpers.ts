@@ -1,18 +1,11 @@
-/** Shared helpers for the capture tests: public captures, frame collection, pcap/pcapng writers. */
+/** Shared helpers for the capture tests: the public corpus's index, frame collection, pcap/pcapng writers. */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { RawFrame } from '../../src/capture/frame.js';
 import { readCaptureFile, type ReadOptions, type ReadSummary } from '../../src/capture/file.js';
-
-/** ../shared/captures/public relative to the project root. */
-export const PUBLIC = fileURLToPath(new URL('../../../shared/captures/public/', import.meta.url));
-
-export function pub(name: string): string {
-  return join(PUBLIC, name);
-}
+import { publicCorpus } from '../helpers/corpus.js';
 
 export interface IndexRow {
   filename: string;
@@ -26,7 +19,7 @@ export interface IndexRow {
 }
 
 export function readIndex(): IndexRow[] {
-  const lines = readFileSync(pub('INDEX.tsv'), 'utf8').split('\n').filter((l) => l.length > 0);
+  const lines = readFileSync(publicCorpus('INDEX.tsv'), 'utf8').split('\n').filter((l) => l.length > 0);
   const head = lines[0]!.split('\t');
   const col = (name: string): number => {
     const i = head.indexOf(name);

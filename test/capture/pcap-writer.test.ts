@@ -10,7 +10,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { RawFrame } from '../../src/capture/frame.js';
 import { evidenceTempPath, openEvidence, PCAP_MAGIC_NS, type EvidenceInterface } from '../../src/capture/pcap-writer.js';
 import { CaptureError, UsageError } from '../../src/errors.js';
-import { epoch, pub, readAll, TmpDir, type ReadResult } from './helpers.js';
+import { corpusBeforeAll, corpusCases, corpusDescribe, corpusIt, publicCorpus } from '../helpers/corpus.js';
+import { epoch, readAll, TmpDir, type ReadResult } from './helpers.js';
 
 const tmp = new TmpDir();
 afterAll(() => tmp.cleanup());
@@ -61,9 +62,9 @@ const FILES = [
   'ndpi_1kxun.pcap', // 2.5 MB: many 256 KiB chunks
 ];
 
-describe('openEvidence: public captures round-trip', () => {
-  for (const file of FILES) {
-    const src = readAll(pub(file));
+corpusDescribe('openEvidence: public captures round-trip', () => {
+  for (const file of corpusCases(() => FILES)) {
+    const src = readAll(publicCorpus(file));
     it(`${file}: ${src.frames.length} frames -> .pcap and .pcapng, read back identical`, () => {
       expect(src.summary.complete).toBe(true);
       expect(src.frames.length).toBeGreaterThan(0);
@@ -95,7 +96,7 @@ describe('openEvidence: public captures round-trip', () => {
   }
 
   it('the classic pcap header and first record are laid out as libpcap writes them', () => {
-    const src = readAll(pub('tcpdump_tcp_handshake_nano.pcap')); // LINUX_SLL, nanoseconds
+    const src = readAll(publicCorpus('tcpdump_tcp_handshake_nano.pcap')); // LINUX_SLL, nanoseconds
     const pc = outPath('layout.pcap');
     writeAll(pc, interfacesOf(src), src.frames);
     const b = readFileSync(pc);
@@ -114,7 +115,7 @@ describe('openEvidence: public captures round-trip', () => {
   });
 
   it('a timestamp with tsNsec >= 1e9 (damaged file) keeps its instant, carried into the seconds', () => {
-    const src = readAll(pub('tcpdump_timestamp_invalid_micro.pcap'));
+    const src = readAll(publicCorpus('tcpdump_timestamp_invalid_micro.pcap'));
     // The reader hands the raw fields on: 999999 us, 1000000 us, 2^31 us.
     expect(src.frames.map((f) => [f.tsSec, f.tsNsec])).toEqual([
       [1418145369, 999999000],
@@ -137,14 +138,18 @@ describe('openEvidence: public captures round-trip', () => {
 });
 
 describe('openEvidence: link types and interfaces', () => {
-  const eth = readAll(pub('zeek_http_get.pcap')).frames; // Ethernet
-  const sll2 = readAll(pub('zeek_linux_sll2.pcap')).frames.map((f) => ({ ...f, interfaceId: 1 }));
+  let eth: RawFrame[]; // Ethernet
+  let sll2: RawFrame[];
+  corpusBeforeAll(() => {
+    eth = readAll(publicCorpus('zeek_http_get.pcap')).frames;
+    sll2 = readAll(publicCorpus('zeek_linux_sll2.pcap')).frames.map((f) => ({ ...f, interfaceId: 1 }));
+  });
   const mixed: EvidenceInterface[] = [
     { linkType: 1, interfaceId: 0, name: 'eth0' },
     { linkType: 276, interfaceId: 1, name: 'any' },
   ];
 
-  it('mixed link types go to one .pcapng with one IDB each (if_name, if_tsresol 9)', () => {
+  corpusIt('mixed link types go to one .pcapng with one IDB each (if_name, if_tsresol 9)', () => {
     const ng = outPath('mixed.pcapng');
     const frames = [...eth.slice(0, 2), ...sll2, ...eth.slice(2)];
     writeAll(ng, mixed, frames);
@@ -187,13 +192,13 @@ describe('openEvidence: link types and interfaces', () => {
     expect(existsSync(evidenceTempPath(pc))).toBe(false);
   });
 
-  it('.PCAPNG (upper case) is pcapng too', () => {
+  corpusIt('.PCAPNG (upper case) is pcapng too', () => {
     const p = outPath('UPPER.PCAPNG');
     writeAll(p, mixed, [eth[0]!]);
     expect(readFileSync(p).readUInt32LE(0)).toBe(0x0a0d0d0a);
   });
 
-  it('a frame whose link type is not its interface\'s is refused', () => {
+  corpusIt('a frame whose link type is not its interface\'s is refused', () => {
     const w = openEvidence(outPath('wrong.pcap'), [{ linkType: 1, interfaceId: 0 }]);
     expect(() => w.write(sll2[0]!)).toThrow(/link type 276/);
     const w2 = openEvidence(outPath('wrong.pcapng'), mixed);
@@ -206,9 +211,12 @@ describe('openEvidence: link types and interfaces', () => {
 });
 
 describe('openEvidence: temporary name and rename', () => {
-  const src = readAll(pub('tcpdump_tcp_handshake_nano.pcap'));
+  let src: ReadResult;
+  corpusBeforeAll(() => {
+    src = readAll(publicCorpus('tcpdump_tcp_handshake_nano.pcap'));
+  });
   for (const ext of ['pcap', 'pcapng']) {
-    it(`${ext}: written as .NAME.PID.tmp, renamed to NAME on close()`, () => {
+    corpusIt(`${ext}: written as .NAME.PID.tmp, renamed to NAME on close()`, () => {
       const path = outPath(`evidence.${ext}`);
       const temp = evidenceTempPath(path);
       const name = path.slice(path.lastIndexOf('/') + 1);

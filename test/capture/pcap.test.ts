@@ -7,7 +7,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { readCaptureFile } from '../../src/capture/file.js';
 import { PcapParser } from '../../src/capture/pcap.js';
 import type { RawFrame } from '../../src/capture/frame.js';
-import { buildPcap, epoch, payload, pub, readAll, readIndex, swapPcap, TmpDir } from './helpers.js';
+import { corpusCases, corpusDescribe, corpusIt, publicCorpus } from '../helpers/corpus.js';
+import { buildPcap, epoch, payload, readAll, readIndex, swapPcap, TmpDir } from './helpers.js';
 
 const require = createRequire(import.meta.url);
 
@@ -44,9 +45,9 @@ function oracle(path: string): Promise<PpPacket[]> {
 const tmp = new TmpDir();
 afterAll(() => tmp.cleanup());
 
-const index = readIndex();
+const index = corpusCases(readIndex);
 
-describe('classic pcap against the pcap-parser oracle', () => {
+corpusDescribe('classic pcap against the pcap-parser oracle', () => {
   // Every microsecond pcap of the public set. Excluded, because pcap-parser cannot read them:
   // - nanosecond pcaps (capinfos_format 'nsecpcap': magic a1b23c4d; pcap-parser rejects the magic):
   //   tcpdump_tcp_handshake_nano.pcap, ndpi_fuzz_2021-10-13_cut_short.pcap;
@@ -60,15 +61,15 @@ describe('classic pcap against the pcap-parser oracle', () => {
   it('covers the microsecond pcaps of INDEX.tsv', () => {
     expect(files.length).toBeGreaterThanOrEqual(45);
     for (const f of files) {
-      const magic = readFileSync(pub(f)).subarray(0, 4).toString('hex');
+      const magic = readFileSync(publicCorpus(f)).subarray(0, 4).toString('hex');
       expect(['d4c3b2a1', 'a1b2c3d4']).toContain(magic);
     }
   });
 
   for (const f of files) {
     it(f, async () => {
-      const expected = await oracle(pub(f));
-      const { frames, summary } = readAll(pub(f));
+      const expected = await oracle(publicCorpus(f));
+      const { frames, summary } = readAll(publicCorpus(f));
       expect(summary.format).toBe('pcap');
       expect(frames.length).toBe(expected.length);
       for (let i = 0; i < frames.length; i++) {
@@ -92,7 +93,7 @@ describe('classic pcap against the pcap-parser oracle', () => {
   }
 });
 
-describe('frame counts against INDEX.tsv', () => {
+corpusDescribe('frame counts against INDEX.tsv', () => {
   // sv_fuzz_bad_caplen.pcap: '1 readable per tcpdump (2 per capinfos)'; we agree with tcpdump.
   const rows = index;
   it('has every file', () => {
@@ -100,7 +101,7 @@ describe('frame counts against INDEX.tsv', () => {
   });
   for (const r of rows) {
     it(`${r.filename}: ${r.packets} frames`, () => {
-      const { summary, frames } = readAll(pub(r.filename));
+      const { summary, frames } = readAll(publicCorpus(r.filename));
       expect(summary.frames).toBe(r.packets);
       expect(frames.length).toBe(r.packets);
       expect(summary.format).toBe(r.capinfosFormat === 'pcapng' ? 'pcapng' : 'pcap');
@@ -114,9 +115,9 @@ describe('frame counts against INDEX.tsv', () => {
   }
 });
 
-describe('nanosecond and byte order', () => {
+corpusDescribe('nanosecond and byte order', () => {
   it('reads a nanosecond pcap (tcpdump_tcp_handshake_nano.pcap)', () => {
-    const { frames, summary, interfaces } = readAll(pub('tcpdump_tcp_handshake_nano.pcap'));
+    const { frames, summary, interfaces } = readAll(publicCorpus('tcpdump_tcp_handshake_nano.pcap'));
     expect(summary.complete).toBe(true);
     // Values from tshark -T fields -e frame.time_epoch -e frame.cap_len -e frame.len
     expect(frames.map((f) => [epoch(f), f.caplen, f.origLen, f.linkType])).toEqual([
@@ -128,7 +129,7 @@ describe('nanosecond and byte order', () => {
   });
 
   it('keeps out-of-range microsecond fractions as they are (tcpdump_timestamp_invalid_micro.pcap)', () => {
-    const { frames, summary } = readAll(pub('tcpdump_timestamp_invalid_micro.pcap'));
+    const { frames, summary } = readAll(publicCorpus('tcpdump_timestamp_invalid_micro.pcap'));
     expect(summary.complete).toBe(true);
     expect(frames.map((f) => [f.tsSec, f.tsNsec])).toEqual([
       [1418145369, 999_999_000],
@@ -138,11 +139,11 @@ describe('nanosecond and byte order', () => {
   });
 
   it('reads a big-endian copy of a little-endian file identically', () => {
-    const src = readFileSync(pub('zeek_http_get.pcap'));
+    const src = readFileSync(publicCorpus('zeek_http_get.pcap'));
     const be = swapPcap(src);
     expect(Buffer.from(be.subarray(0, 4)).toString('hex')).toBe('a1b2c3d4');
     expect(Buffer.compare(Buffer.from(be), src)).not.toBe(0);
-    const a = readAll(pub('zeek_http_get.pcap'));
+    const a = readAll(publicCorpus('zeek_http_get.pcap'));
     const b = readAll(tmp.write('be.pcap', be));
     expect(b.summary.complete).toBe(true);
     expect(b.frames.length).toBe(14);
@@ -151,14 +152,14 @@ describe('nanosecond and byte order', () => {
   });
 
   it('reads a big-endian nanosecond pcap', () => {
-    const be = swapPcap(readFileSync(pub('tcpdump_tcp_handshake_nano.pcap')));
+    const be = swapPcap(readFileSync(publicCorpus('tcpdump_tcp_handshake_nano.pcap')));
     expect(Buffer.from(be.subarray(0, 4)).toString('hex')).toBe('a1b23c4d');
     const { frames } = readAll(tmp.write('be-nano.pcap', be));
     expect(frames.map(epoch)).toEqual(['1418145369.924505488', '1418145370.052027262', '1418145370.052115157']);
   });
 
   it('keeps the low 16 bits of the link type field (FCS bits set: 0x30000001)', () => {
-    const { interfaces, frames } = readAll(pub('tcpdump_tcp_header_heapoverflow.pcap'));
+    const { interfaces, frames } = readAll(publicCorpus('tcpdump_tcp_header_heapoverflow.pcap'));
     expect(interfaces).toEqual([[1, 0, 0]]);
     expect(frames[0]!.linkType).toBe(1);
   });
@@ -171,20 +172,20 @@ describe('nanosecond and byte order', () => {
     expect(frames.map((f) => f.caplen)).toEqual([100, 262_144]);
     expect(Buffer.compare(Buffer.from(frames[1]!.data), Buffer.from(big))).toBe(0);
     // zeek_trunc_hdr_snaplen1.pcap: snaplen 1, caplen 8
-    const z = readAll(pub('zeek_trunc_hdr_snaplen1.pcap'));
+    const z = readAll(publicCorpus('zeek_trunc_hdr_snaplen1.pcap'));
     expect(z.frames.map((f) => [f.caplen, f.origLen])).toEqual([[8, 78]]);
     expect(z.summary.complete).toBe(true);
   });
 
   it('reports the link type of USER13 files', () => {
-    const { frames } = readAll(pub('tcpdump_unsupported_linktype_160.pcap'));
+    const { frames } = readAll(publicCorpus('tcpdump_unsupported_linktype_160.pcap'));
     expect(frames.map((f) => f.linkType)).toEqual([160]);
   });
 });
 
 describe('damaged pcap files', () => {
-  it('sv_fuzz_bad_caplen.pcap: delivers the first frame, then stops at the corrupt caplen', () => {
-    const { frames, summary } = readAll(pub('sv_fuzz_bad_caplen.pcap'));
+  corpusIt('sv_fuzz_bad_caplen.pcap: delivers the first frame, then stops at the corrupt caplen', () => {
+    const { frames, summary } = readAll(publicCorpus('sv_fuzz_bad_caplen.pcap'));
     expect(frames.length).toBe(1);
     expect(frames[0]!.caplen).toBe(188);
     expect(summary.complete).toBe(false);
@@ -194,8 +195,8 @@ describe('damaged pcap files', () => {
     expect(summary.stopped?.message).toContain('sv_fuzz_bad_caplen.pcap at byte 228');
   });
 
-  it('ndpi_fuzz_2021-10-13_cut_short.pcap: a version 2.0 file has caplen and len swapped, as libpcap reads it', () => {
-    const { frames, summary, interfaces } = readAll(pub('ndpi_fuzz_2021-10-13_cut_short.pcap'));
+  corpusIt('ndpi_fuzz_2021-10-13_cut_short.pcap: a version 2.0 file has caplen and len swapped, as libpcap reads it', () => {
+    const { frames, summary, interfaces } = readAll(publicCorpus('ndpi_fuzz_2021-10-13_cut_short.pcap'));
     // Header: ns magic, version 2.0, snaplen 0, link type field 0x40000000 → NULL (0). The record
     // says caplen 524501, len 197: swapped back, 197 bytes are captured (as libpcap and Wireshark do).
     expect(interfaces).toEqual([[0, 0, 0]]);
@@ -225,8 +226,8 @@ describe('damaged pcap files', () => {
     expect(out.summary.complete).toBe(true);
   });
 
-  it('sv_http_mime_truncated_eof.pcap: 2696 frames, then a truncated record is reported', () => {
-    const { frames, summary } = readAll(pub('sv_http_mime_truncated_eof.pcap'));
+  corpusIt('sv_http_mime_truncated_eof.pcap: 2696 frames, then a truncated record is reported', () => {
+    const { frames, summary } = readAll(publicCorpus('sv_http_mime_truncated_eof.pcap'));
     expect(frames.length).toBe(2696);
     expect(summary.frames).toBe(2696);
     expect(summary.complete).toBe(false);
@@ -291,10 +292,10 @@ describe('damaged pcap files', () => {
 });
 
 describe('incremental parser', () => {
-  it('gives the same frames fed one byte at a time', () => {
-    const bytes = new Uint8Array(readFileSync(pub('zeek_tls13_psk.pcap')));
+  corpusIt('gives the same frames fed one byte at a time', () => {
+    const bytes = new Uint8Array(readFileSync(publicCorpus('zeek_tls13_psk.pcap')));
     const whole: RawFrame[] = [];
-    readCaptureFile(pub('zeek_tls13_psk.pcap'), (f) => whole.push({ ...f, data: f.data.slice() }));
+    readCaptureFile(publicCorpus('zeek_tls13_psk.pcap'), (f) => whole.push({ ...f, data: f.data.slice() }));
     const got: RawFrame[] = [];
     const p = new PcapParser('x', (f) => got.push({ ...f, data: f.data.slice() }));
     // Feed growing windows of the same buffer, one more byte each time, as a stream would.
@@ -312,10 +313,10 @@ describe('incremental parser', () => {
 });
 
 describe('the reader\'s reused frame', () => {
-  it('points into the read buffer for the decoder, and a copy carries only its own bytes', () => {
+  corpusIt('points into the read buffer for the decoder, and a copy carries only its own bytes', () => {
     const frames: RawFrame[] = [];
     const seen: { chunkLength: number; at: number; bytes: number[] }[] = [];
-    readCaptureFile(pub('zeek_tls13_psk.pcap'), (f) => {
+    readCaptureFile(publicCorpus('zeek_tls13_psk.pcap'), (f) => {
       const chunk = f.chunk as Uint8Array;
       const at = f.chunkOffset as number;
       seen.push({ chunkLength: chunk.length, at, bytes: [...chunk.subarray(at, at + f.caplen)] });

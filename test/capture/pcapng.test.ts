@@ -9,19 +9,19 @@ import {
   optTsresol,
   payload,
   PcapngWriter,
-  pub,
   readAll,
   TmpDir,
   type CopiedFrame,
   type ReadResult,
 } from './helpers.js';
+import { corpusBeforeAll, corpusDescribe, corpusIt, publicCorpus } from '../helpers/corpus.js';
 
 const tmp = new TmpDir();
 afterAll(() => tmp.cleanup());
 
 const sha16 = (b: Uint8Array | string): string => createHash('sha256').update(b).digest('hex').slice(0, 16);
 
-describe('public pcapng files', () => {
+corpusDescribe('public pcapng files', () => {
   // Oracle computed once with Wireshark tools (not needed at test time):
   //   meta = sha256 of the lines "<frame.time_epoch> <frame.cap_len> <frame.len> <frame.interface_id>\n"
   //          printed by `tshark -T fields`;
@@ -42,7 +42,7 @@ describe('public pcapng files', () => {
   ];
   for (const [file, count, meta, data] of table) {
     it(`${file}: ${count} frames, timestamps/lengths/interfaces and bytes as Wireshark reads them`, () => {
-      const { frames, summary } = readAll(pub(file));
+      const { frames, summary } = readAll(publicCorpus(file));
       expect(summary.format).toBe('pcapng');
       expect(summary.complete).toBe(true);
       expect(summary.warnings).toEqual([]);
@@ -56,7 +56,7 @@ describe('public pcapng files', () => {
   }
 
   it('zeek_pcapng_multi_interface.pcapng: per-interface resolution, ids, offsets', () => {
-    const { frames, interfaces } = readAll(pub('zeek_pcapng_multi_interface.pcapng'));
+    const { frames, interfaces } = readAll(publicCorpus('zeek_pcapng_multi_interface.pcapng'));
     // IDB 0 at byte 132 (if_tsresol 9), IDB 1 at byte 200 (if_tsresol 6).
     expect(interfaces).toEqual([
       [1, 0, 132],
@@ -73,7 +73,7 @@ describe('public pcapng files', () => {
   });
 
   it('ndpi_wireguard.pcap is detected as pcapng despite its name', () => {
-    const { frames, summary, interfaces } = readAll(pub('ndpi_wireguard.pcap'));
+    const { frames, summary, interfaces } = readAll(publicCorpus('ndpi_wireguard.pcap'));
     expect(summary.format).toBe('pcapng');
     expect(interfaces).toEqual([[1, 0, 156]]); // its SHB carries options (156 bytes)
     expect(frames.length).toBe(52);
@@ -82,7 +82,7 @@ describe('public pcapng files', () => {
   });
 
   it('tcpdump_empty.pcapng: 0 frames, complete, one interface', () => {
-    const { frames, summary, interfaces } = readAll(pub('tcpdump_empty.pcapng'));
+    const { frames, summary, interfaces } = readAll(publicCorpus('tcpdump_empty.pcapng'));
     expect(frames.length).toBe(0);
     expect(summary.complete).toBe(true);
     expect(summary.frames).toBe(0);
@@ -235,8 +235,12 @@ describe('block types and sections', () => {
 
 describe('damaged pcapng', () => {
   // ndpi_http.pcapng: SHB 0, IDB 216, EPBs at 288 396 504 604 776 876 1504 1604 1704 1804, ISB 1904 (108 bytes).
-  const original = new Uint8Array(readFileSync(pub('ndpi_http.pcapng')));
-  const reference = readAll(pub('ndpi_http.pcapng')).frames;
+  let original: Uint8Array;
+  let reference: CopiedFrame[];
+  corpusBeforeAll(() => {
+    original = new Uint8Array(readFileSync(publicCorpus('ndpi_http.pcapng')));
+    reference = readAll(publicCorpus('ndpi_http.pcapng')).frames;
+  });
   const without = (i: number): CopiedFrame[] => reference.filter((_, k) => k !== i);
 
   function damaged(name: string, edit: (b: Uint8Array, v: DataView) => void): string {
@@ -257,7 +261,7 @@ describe('damaged pcapng', () => {
     return r;
   }
 
-  it('sanity: the reference file has the expected layout', () => {
+  corpusIt('sanity: the reference file has the expected layout', () => {
     expect(reference.map((f) => f.offset)).toEqual([288, 396, 504, 604, 776, 876, 1504, 1604, 1704, 1804]);
   });
 
@@ -270,7 +274,7 @@ describe('damaged pcapng', () => {
     ['block type and length overwritten', (v) => { v.setUint32(604, 0xdeadbeef, true); v.setUint32(608, 0xdeadbeef, true); }],
   ];
   for (const [what, edit] of lengthDamage) {
-    it(`EPB 4 with ${what}: resynchronises at EPB 5 and delivers the other 9 frames`, () => {
+    corpusIt(`EPB 4 with ${what}: resynchronises at EPB 5 and delivers the other 9 frames`, () => {
       const r = readChunked(damaged('len.pcapng', (_, v) => edit(v)));
       expect(r.frames).toEqual(without(3));
       expect(r.summary.frames).toBe(9);
@@ -282,7 +286,7 @@ describe('damaged pcapng', () => {
     });
   }
 
-  it('last EPB claiming more bytes than the file holds, with a valid block after it: corrupt, resynchronised', () => {
+  corpusIt('last EPB claiming more bytes than the file holds, with a valid block after it: corrupt, resynchronised', () => {
     const r = readChunked(damaged('last.pcapng', (_, v) => v.setUint32(1804 + 4, 0x100000, true)));
     expect(r.frames).toEqual(without(9));
     expect(r.summary.stopped?.code).toBe('capture-corrupt');
@@ -290,7 +294,7 @@ describe('damaged pcapng', () => {
     expect(r.summary.warnings).toContain('resynchronised at byte 1904 after the corrupt block at byte 1804 (100 bytes skipped)');
   });
 
-  it('last block claiming more bytes than the file holds, nothing after: truncated', () => {
+  corpusIt('last block claiming more bytes than the file holds, nothing after: truncated', () => {
     const r = readChunked(damaged('isb.pcapng', (_, v) => v.setUint32(1904 + 4, 4096, true)));
     expect(r.frames).toEqual(reference);
     expect(r.summary.stopped?.code).toBe('capture-truncated');
@@ -298,7 +302,7 @@ describe('damaged pcapng', () => {
     expect(r.summary.stopped?.message).toContain('file ends in the middle of a block at byte 1904: 108 of 4096 bytes present');
   });
 
-  it('file cut inside EPB 5: 4 frames, truncated', () => {
+  corpusIt('file cut inside EPB 5: 4 frames, truncated', () => {
     const r = readChunked(tmp.write('cut.pcapng', original.subarray(0, 800)));
     expect(r.frames).toEqual(reference.slice(0, 4));
     expect(r.summary.stopped?.code).toBe('capture-truncated');
@@ -306,13 +310,13 @@ describe('damaged pcapng', () => {
     expect(r.summary.stopped?.message).toContain('24 of 100 bytes present');
   });
 
-  it('file cut inside a block header: truncated', () => {
+  corpusIt('file cut inside a block header: truncated', () => {
     const r = readChunked(tmp.write('cut-hdr.pcapng', original.subarray(0, 780)));
     expect(r.frames.length).toBe(4);
     expect(r.summary.stopped?.message).toContain('at byte 776: 4 of 8 bytes present');
   });
 
-  it('corrupt block followed by garbage only: stops, frames before are delivered', () => {
+  corpusIt('corrupt block followed by garbage only: stops, frames before are delivered', () => {
     const path = damaged('garbage.pcapng', (b, v) => {
       v.setUint32(604 + 4, 0xfffffff0, true);
       b.fill(0xee, 776);
@@ -351,7 +355,7 @@ describe('damaged pcapng', () => {
     expect(r2.summary.bytesRead).toBeLessThan(far.bytes().length);
   });
 
-  it('first section header damaged: capture-format is thrown', () => {
+  corpusIt('first section header damaged: capture-format is thrown', () => {
     const bom = damaged('bom.pcapng', (b) => b.fill(0, 8, 12));
     expect(() => readCaptureFile(bom, () => undefined)).toThrow(
       expect.objectContaining({ code: 'capture-format', message: expect.stringContaining('byte-order magic 0x00000000') }),

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { HTTP_PROBE_MAX_BYTES, probeHttpRequest, probeHttpResponse } from '../../src/classify/http.js';
 import type { ProbeResult } from '../../src/classify/probe.js';
 import { tcpStream } from '../helpers/captures.js';
+import { corpusBeforeAll, corpusDescribe, corpusIt } from '../helpers/corpus.js';
 import { ascii, concat, prng, randomBytes } from './bytes.js';
 
 function matchInfo<T>(r: ProbeResult<T>): T {
@@ -9,12 +10,18 @@ function matchInfo<T>(r: ProbeResult<T>): T {
   return r.info;
 }
 
-const getClient = tcpStream('zeek_http_get.pcap', { srcPort: 59856, dstPort: 80 });
-const getServer = tcpStream('zeek_http_get.pcap', { srcPort: 80, dstPort: 59856 });
-const upgradeClient = tcpStream('sv_http2_h2c_upgrade.pcap', { srcPort: 58038, dstPort: 80 });
-const upgradeServer = tcpStream('sv_http2_h2c_upgrade.pcap', { srcPort: 80, dstPort: 58038 });
+let getClient: Uint8Array;
+let getServer: Uint8Array;
+let upgradeClient: Uint8Array;
+let upgradeServer: Uint8Array;
+corpusBeforeAll(() => {
+  getClient = tcpStream('zeek_http_get.pcap', { srcPort: 59856, dstPort: 80 });
+  getServer = tcpStream('zeek_http_get.pcap', { srcPort: 80, dstPort: 59856 });
+  upgradeClient = tcpStream('sv_http2_h2c_upgrade.pcap', { srcPort: 58038, dstPort: 80 });
+  upgradeServer = tcpStream('sv_http2_h2c_upgrade.pcap', { srcPort: 80, dstPort: 58038 });
+});
 
-describe('probeHttpRequest on real captures', () => {
+corpusDescribe('probeHttpRequest on real captures', () => {
   it('zeek get.pcap: GET with Host (Host is the 3rd header)', () => {
     expect(getClient.length).toBe(136); // one segment, tshark tcp.len 136
     expect(matchInfo(probeHttpRequest(getClient))).toEqual({
@@ -140,7 +147,7 @@ describe('probeHttpRequest: rules', () => {
 });
 
 describe('probeHttpResponse', () => {
-  it('real responses: 200, 101 Switching Protocols, 301, HTTP/1.0 200', () => {
+  corpusIt('real responses: 200, 101 Switching Protocols, 301, HTTP/1.0 200', () => {
     expect(matchInfo(probeHttpResponse(getServer))).toEqual({ version: 'HTTP/1.1', status: 200 });
     expect(matchInfo(probeHttpResponse(upgradeServer))).toEqual({ version: 'HTTP/1.1', status: 101 });
     expect(matchInfo(probeHttpResponse(tcpStream('ndpi_http.pcapng', { srcPort: 80, dstPort: 42170 })))).toEqual({
@@ -161,7 +168,7 @@ describe('probeHttpResponse', () => {
     expect(matchInfo(probeHttpResponse(ascii('HTTP/1.1 204\n')))).toEqual({ version: 'HTTP/1.1', status: 204 });
   });
 
-  it("'no' on anything else", () => {
+  corpusIt("'no' on anything else", () => {
     for (const bad of ['HTTP/2 200 OK\r\n', 'HTTP/1.1 20x OK\r\n', 'HTTP/1.1 2000 OK\r\n', 'HTTP/1.1  200 OK\r\n', 'HTTP/1.1 099 X\r\n', 'http/1.1 200 OK\r\n', 'SSH-2.0-x\r\n', 'GET / HTTP/1.1\r\n\r\n']) {
       expect(probeHttpResponse(ascii(bad)).status, bad).toBe('no');
     }

@@ -4,6 +4,7 @@ import { probeHttpRequest } from '../../src/classify/http.js';
 import { probeTlsClientHello } from '../../src/classify/tls.js';
 import type { ProbeResult } from '../../src/classify/probe.js';
 import { tcpSegments, tcpStream } from '../helpers/captures.js';
+import { corpusDescribe, corpusIt } from '../helpers/corpus.js';
 import { ascii, concat, hex, prng, randomBytes } from './bytes.js';
 
 function matchInfo<T>(r: ProbeResult<T>): T {
@@ -11,7 +12,7 @@ function matchInfo<T>(r: ProbeResult<T>): T {
   return r.info;
 }
 
-describe('probeHttp2Preface on real captures', () => {
+corpusDescribe('probeHttp2Preface on real captures', () => {
   it('gRPC-Go unary call on [::1]:50051 (NULL link type, IPv6): preface then SETTINGS, ack, HEADERS, DATA...', () => {
     const s = tcpStream('packt_grpc_unary.pcapng', { srcPort: 65094, dstPort: 50051 });
     // tshark (decode as http2): 24-byte preface; SETTINGS; SETTINGS,HEADERS; DATA; PING; WINDOW_UPDATE,PING
@@ -55,7 +56,7 @@ describe('probeHttp2Preface: rules', () => {
     expect(matchInfo(probeHttp2Preface(HTTP2_PREFACE))).toEqual({ frames: [] });
   });
 
-  it("'no' as soon as one byte differs", () => {
+  corpusIt("'no' as soon as one byte differs", () => {
     for (let k = 0; k < 24; k++) {
       const b = HTTP2_PREFACE.slice(0, k + 1);
       b[k] = (b[k] ?? 0) ^ 0x20;

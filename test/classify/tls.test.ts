@@ -8,6 +8,7 @@ import {
 } from '../../src/classify/tls.js';
 import type { ProbeResult, TlsClientHelloInfo, TlsServerHelloInfo } from '../../src/classify/probe.js';
 import { tcpSegments, tcpStream } from '../helpers/captures.js';
+import { corpusBeforeAll, corpusDescribe, corpusIt } from '../helpers/corpus.js';
 import { ascii, concat, hex, prng, randomBytes } from './bytes.js';
 
 function matchInfo<T>(r: ProbeResult<T>): T {
@@ -39,19 +40,28 @@ function toRecords(msg: Uint8Array, sizes: number[], recordVersion = 0x0301): Ui
 }
 
 // Real client/server first bytes (one direction of a TCP connection, reassembled in order).
-const curlClient = tcpStream('ndpi_443-curl.pcap', { srcPort: 55523, dstPort: 443 });
-const curlServer = tcpStream('ndpi_443-curl.pcap', { srcPort: 443, dstPort: 55523 });
-const chromeClient = tcpStream('ndpi_chrome.pcap', { srcPort: 64393, dstPort: 443 });
-const chromeServer = tcpStream('ndpi_chrome.pcap', { srcPort: 443, dstPort: 64393 });
-const hugeClient = tcpStream('ndpi_tls_with_huge_ch.pcapng', { srcPort: 40640, dstPort: 443 });
-const hrrClient = tcpStream('zeek_tls13_hrr.pcap', { srcPort: 63564, dstPort: 443 });
-const hrrServer = tcpStream('zeek_tls13_hrr.pcap', { srcPort: 443, dstPort: 63564 });
+let curlClient: Uint8Array;
+let curlServer: Uint8Array;
+let chromeClient: Uint8Array;
+let chromeServer: Uint8Array;
+let hugeClient: Uint8Array;
+let hrrClient: Uint8Array;
+let hrrServer: Uint8Array;
+corpusBeforeAll(() => {
+  curlClient = tcpStream('ndpi_443-curl.pcap', { srcPort: 55523, dstPort: 443 });
+  curlServer = tcpStream('ndpi_443-curl.pcap', { srcPort: 443, dstPort: 55523 });
+  chromeClient = tcpStream('ndpi_chrome.pcap', { srcPort: 64393, dstPort: 443 });
+  chromeServer = tcpStream('ndpi_chrome.pcap', { srcPort: 443, dstPort: 64393 });
+  hugeClient = tcpStream('ndpi_tls_with_huge_ch.pcapng', { srcPort: 40640, dstPort: 443 });
+  hrrClient = tcpStream('zeek_tls13_hrr.pcap', { srcPort: 63564, dstPort: 443 });
+  hrrServer = tcpStream('zeek_tls13_hrr.pcap', { srcPort: 443, dstPort: 63564 });
+});
 
 const CURL_CH_LEN = 5 + 512; // one record of 512 bytes (tshark: tls.record.length 512)
 const CHROME_CH_LEN = 5 + 512;
 const HUGE_CH_LEN = 5 + 11418;
 
-describe('probeTlsClientHello on real captures', () => {
+corpusDescribe('probeTlsClientHello on real captures', () => {
   it('curl to www.ntop.org: TLS 1.2, SNI, ALPN h2,http/1.1', () => {
     const info = matchInfo(probeTlsClientHello(curlClient));
     expect(info).toEqual({
@@ -170,7 +180,7 @@ describe('probeTlsClientHello on real captures', () => {
   });
 });
 
-describe('probeTlsClientHello: handshake message fragmented over several records', () => {
+corpusDescribe('probeTlsClientHello: handshake message fragmented over several records', () => {
   it('Chrome hello re-split into records of 100 bytes gives the same info', () => {
     const msg = firstHandshakeMessage(chromeClient);
     const recs = toRecords(msg, [100]);
@@ -258,7 +268,7 @@ describe('probeTlsClientHello: handshake message fragmented over several records
 });
 
 describe("probeTlsClientHello: 'no' and edge cases", () => {
-  it("'no' on other protocols' first bytes", () => {
+  corpusIt("'no' on other protocols' first bytes", () => {
     expect(probeTlsClientHello(ascii('GET / HTTP/1.1\r\nHost: x\r\n\r\n')).status).toBe('no');
     expect(probeTlsClientHello(ascii('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n')).status).toBe('no');
     expect(probeTlsClientHello(ascii('SSH-2.0-OpenSSH_9.6\r\n')).status).toBe('no');
@@ -281,7 +291,7 @@ describe("probeTlsClientHello: 'no' and edge cases", () => {
     expect(probeTlsClientHello(hex('160301020001000010')).status).toBe('no'); // body 16 < 41
   });
 
-  it("'no' when the ClientHello framing is inconsistent", () => {
+  corpusIt("'no' when the ClientHello framing is inconsistent", () => {
     const ch = chromeClient.slice(0, CHROME_CH_LEN);
     // session id length 33
     const sid = ch.slice();
@@ -376,23 +386,23 @@ describe("probeTlsClientHello: 'no' and edge cases", () => {
 });
 
 describe('probeTlsServerHello', () => {
-  it('curl: TLS 1.2 ServerHello selecting h2', () => {
+  corpusIt('curl: TLS 1.2 ServerHello selecting h2', () => {
     expect(matchInfo(probeTlsServerHello(curlServer))).toEqual({ version: 'TLSv1.2', alpn: 'h2' });
   });
 
-  it('Chrome: TLS 1.3 from supported_versions (legacy field says 1.2), no HRR', () => {
+  corpusIt('Chrome: TLS 1.3 from supported_versions (legacy field says 1.2), no HRR', () => {
     const info = matchInfo(probeTlsServerHello(chromeServer));
     expect(info).toEqual({ version: 'TLSv1.3' });
     expect(info.helloRetry).toBeUndefined();
   });
 
-  it('zeek hrr.pcap: the server answers the first hello with a HelloRetryRequest', () => {
+  corpusIt('zeek hrr.pcap: the server answers the first hello with a HelloRetryRequest', () => {
     expect(matchInfo(probeTlsServerHello(hrrServer))).toEqual({ version: 'TLSv1.3', helloRetry: true });
     // The first ClientHello of that connection (the second one follows a CCS record).
     expect(matchInfo(probeTlsClientHello(hrrClient))).toEqual({ legacyVersion: 'TLSv1.2', maxVersion: 'TLSv1.3', alpn: [] });
   });
 
-  it('other real server hellos', () => {
+  corpusIt('other real server hellos', () => {
     const icloud = tcpStream('sv_tls_alpn_rawip.pcap', { srcPort: 443, dstPort: 55349 });
     expect(matchInfo(probeTlsServerHello(icloud))).toEqual({ version: 'TLSv1.2', alpn: 'http/1.1' });
     // 38-byte ServerHello without extensions, in the same record as a 4 KB Certificate.
@@ -402,7 +412,7 @@ describe('probeTlsServerHello', () => {
     expect(matchInfo(probeTlsServerHello(psk))).toEqual({ version: 'TLSv1.3' });
   });
 
-  it('need-more on every strict prefix of a real ServerHello message, and the same answer when re-split', () => {
+  corpusIt('need-more on every strict prefix of a real ServerHello message, and the same answer when re-split', () => {
     const msg = firstHandshakeMessage(curlServer);
     const end = 5 + msg.length;
     for (let k = 0; k < end; k++) {
@@ -424,14 +434,14 @@ describe('probeTlsServerHello', () => {
     expect(probeTlsServerHello(hex('15030300010228')).status).toBe('no'); // 1-byte record
   });
 
-  it("'no' on client bytes and other protocols", () => {
+  corpusIt("'no' on client bytes and other protocols", () => {
     expect(probeTlsServerHello(chromeClient).status).toBe('no');
     expect(probeTlsServerHello(ascii('HTTP/1.1 200 OK\r\n\r\n')).status).toBe('no');
     expect(probeTlsServerHello(ascii('SSH-2.0-OpenSSH_9.6\r\n')).status).toBe('no');
     expect(probeTlsServerHello(hex('170303001000')).status).toBe('no');
   });
 
-  it('one byte changed in the HelloRetryRequest random: an ordinary ServerHello', () => {
+  corpusIt('one byte changed in the HelloRetryRequest random: an ordinary ServerHello', () => {
     const msg = firstHandshakeMessage(hrrServer);
     const plain = msg.slice();
     plain[4 + 2] = (plain[4 + 2] ?? 0) ^ 0xff; // first byte of the random
@@ -469,7 +479,7 @@ describe('TLS probes never throw', () => {
     expect(matches).toBeLessThan(5);
   });
 
-  it('5,000 mutations of real hellos (1-8 random bytes changed, random cut)', () => {
+  corpusIt('5,000 mutations of real hellos (1-8 random bytes changed, random cut)', () => {
     const next = prng(42);
     const sources = [chromeClient.subarray(0, CHROME_CH_LEN), curlServer.subarray(0, 200), toRecords(firstHandshakeMessage(curlClient), [50])];
     for (let i = 0; i < 5000; i++) {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { probeWireGuard } from '../../src/classify/wireguard.js';
 import type { ProbeResult, WireGuardInfo } from '../../src/classify/probe.js';
 import { udpDatagrams } from '../helpers/captures.js';
+import { corpusDescribe } from '../helpers/corpus.js';
 import { prng, randomBytes } from './bytes.js';
 
 function matchInfo<T>(r: ProbeResult<T>): T {
@@ -16,7 +17,7 @@ function msg(type: number, len: number): Uint8Array {
   return b;
 }
 
-describe('probeWireGuard on real captures', () => {
+corpusDescribe('probeWireGuard on real captures', () => {
   it('nDPI wireguard.pcap (pcapng): 2 initiations, 2 responses, 48 transport messages, indexes as tshark reads them', () => {
     const dgrams = udpDatagrams('ndpi_wireguard.pcap');
     expect(dgrams.length).toBe(52);

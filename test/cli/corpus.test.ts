@@ -1,13 +1,11 @@
 /**
- * Every file of the public corpus (../shared/captures/public, malformed and truncated ones included)
+ * Every file of the public corpus (test/helpers/corpus.ts, malformed and truncated ones included)
  * gets a report (exit 0, 1 or 3) or a one-line error (exit 2): never a stack trace.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { run } from '../../src/cli/run.js';
-
-const PUBLIC = '../shared/captures/public';
+import { corpusCases, corpusDescribe, publicCorpus } from '../helpers/corpus.js';
 
 interface IndexRow {
   filename: string;
@@ -16,7 +14,7 @@ interface IndexRow {
 }
 
 function index(): IndexRow[] {
-  const lines = readFileSync(join(PUBLIC, 'INDEX.tsv'), 'utf8').trim().split('\n');
+  const lines = readFileSync(publicCorpus('INDEX.tsv'), 'utf8').trim().split('\n');
   const head = (lines.shift() ?? '').split('\t');
   const col = (name: string): number => head.indexOf(name);
   return lines.map((l) => {
@@ -37,10 +35,10 @@ async function analyze(file: string, ...extra: string[]) {
   return { code, stdout, stderr };
 }
 
-const rows = index();
-const files = readdirSync(PUBLIC).filter((f) => /\.pcap(ng)?$/.test(f));
+corpusDescribe('public corpus', () => {
+  const rows = corpusCases(index);
+  const files = corpusCases(() => readdirSync(publicCorpus()).filter((f) => /\.pcap(ng)?$/.test(f)));
 
-describe('public corpus', () => {
   it('the index lists every capture in the folder', () => {
     expect(files.length).toBeGreaterThan(40);
     expect(files.filter((f) => !rows.some((r) => r.filename === f))).toEqual([]);
@@ -49,7 +47,7 @@ describe('public corpus', () => {
   for (const name of files) {
     const row = rows.find((r) => r.filename === name);
     it(name, async () => {
-      const { code, stdout, stderr } = await analyze(join(PUBLIC, name), '--format', 'json');
+      const { code, stdout, stderr } = await analyze(publicCorpus(name), '--format', 'json');
       expect(stderr).not.toMatch(/internal error|\n\s+at /);
       if (code === 2) {
         // A one-line error naming the file.
@@ -74,13 +72,13 @@ describe('public corpus', () => {
   }
 
   it('an unsupported link type is one clear error naming it (exit 2)', async () => {
-    const { code, stderr } = await analyze(join(PUBLIC, 'tcpdump_unsupported_linktype_160.pcap'));
+    const { code, stderr } = await analyze(publicCorpus('tcpdump_unsupported_linktype_160.pcap'));
     expect(code).toBe(2);
-    expect(stderr).toBe(`netmatrix: ${join(PUBLIC, 'tcpdump_unsupported_linktype_160.pcap')}: unsupported link type 160 (USER13)\n`);
+    expect(stderr).toBe(`netmatrix: ${publicCorpus('tcpdump_unsupported_linktype_160.pcap')}: unsupported link type 160 (USER13)\n`);
   });
 
   it('a file cut short keeps every packet before the damage and exits 3 when nothing violates', async () => {
-    const { code, stdout, stderr } = await analyze(join(PUBLIC, 'sv_http_mime_truncated_eof.pcap'), '--format', 'json', '--phase', 'install');
+    const { code, stdout, stderr } = await analyze(publicCorpus('sv_http_mime_truncated_eof.pcap'), '--format', 'json', '--phase', 'install');
     const report = JSON.parse(stdout) as { complete: boolean; summary: { frames: number } };
     expect(report.summary.frames).toBe(2696);
     expect(report.complete).toBe(false);

@@ -1,11 +1,12 @@
 /**
- * Decoding the public captures (../shared/captures/public, see its INDEX.tsv). Expected values were
+ * Decoding the public captures (the public corpus, test/helpers/corpus.ts). Expected values were
  * checked against tshark 4.0 / tcpdump 4.99 on the same files.
  */
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { Packet } from '../../src/decode/packet.js';
 import { Decoder } from '../../src/decode/decoder.js';
 import { decodeFile, endpoints, packetsOf, readFrames } from '../helpers/captures.js';
+import { corpusDescribe } from '../helpers/corpus.js';
 
 const ascii = (b: Uint8Array): string => String.fromCharCode(...b);
 
@@ -20,7 +21,7 @@ function at(outcomes: ReturnType<typeof decodeFile>['outcomes'], frameNo: number
   return o.packet;
 }
 
-describe('Ethernet with VLAN tags', () => {
+corpusDescribe('Ethernet with VLAN tags', () => {
   const HTTP_FLOW = [
     '141.142.228.5:59856 > 192.150.187.43:80',
     '192.150.187.43:80 > 141.142.228.5:59856',
@@ -47,7 +48,7 @@ describe('Ethernet with VLAN tags', () => {
   });
 });
 
-describe('Linux cooked captures', () => {
+corpusDescribe('Linux cooked captures', () => {
   it('SLL: ndpi_log4j_sll.pcap', () => {
     const { outcomes, decoder } = decodeFile('ndpi_log4j_sll.pcap');
     expect(outcomes.length).toBe(426);
@@ -100,7 +101,7 @@ describe('Linux cooked captures', () => {
   });
 });
 
-describe('raw IP link types', () => {
+corpusDescribe('raw IP link types', () => {
   const V4 = '192.168.1.100:12345 > 9.9.9.9:53';
   const V6 = '[2001:db8::1]:12345 > [2620:fe::9]:53';
 
@@ -133,7 +134,7 @@ describe('raw IP link types', () => {
   });
 });
 
-describe('NULL link type with IPv6', () => {
+corpusDescribe('NULL link type with IPv6', () => {
   it('sv_http_ipv6_null.pcap: HTTP over ::1', () => {
     const pkts = packetsOf(decodeFile('sv_http_ipv6_null.pcap').outcomes);
     expect(pkts.length).toBe(14);
@@ -159,7 +160,7 @@ describe('NULL link type with IPv6', () => {
   });
 });
 
-describe('IPv6 extension headers and atomic fragments', () => {
+corpusDescribe('IPv6 extension headers and atomic fragments', () => {
   it('zeek_ipv6_atomic_frag_http.pcap', () => {
     const { outcomes, decoder } = decodeFile('zeek_ipv6_atomic_frag_http.pcap');
     expect(decoder.stats.byKind).toEqual({ packet: 38, fragment: 0, skip: 0, malformed: 0 });
@@ -185,7 +186,7 @@ describe('IPv6 extension headers and atomic fragments', () => {
   });
 });
 
-describe('IP fragment reassembly', () => {
+corpusDescribe('IP fragment reassembly', () => {
   it('zeek_ipv4_frag_ntp.pcap: overlapping fragments, the end set by the last fragment', () => {
     const { outcomes, decoder } = decodeFile('zeek_ipv4_frag_ntp.pcap');
     expect(outcomes.map((o) => o.kind)).toEqual(['fragment', 'fragment', 'packet']);
@@ -275,7 +276,7 @@ describe('IP fragment reassembly', () => {
   });
 });
 
-describe('malformed and truncated captures (no throw, specific reasons)', () => {
+corpusDescribe('malformed and truncated captures (no throw, specific reasons)', () => {
   it.each([
     ['tcpdump_ipv4_invalid_hdr_length.pcap', 'ipv4: header length 16 < 20'],
     ['tcpdump_ipv4_invalid_length.pcap', 'ipv4: truncated header (19 of 20 bytes)'],

@@ -1,5 +1,5 @@
 /**
- * The public captures (../shared/captures/public, see its INDEX.tsv) for the decoder and classifier
+ * The public captures (test/helpers/corpus.ts, see the corpus's INDEX.tsv) for the decoder and classifier
  * tests, read with the real reader (src/capture/file.ts) and decoded with the real Decoder.
  *
  * The reader hands out frames whose data is a view valid only during its callback, and decoded
@@ -7,19 +7,11 @@
  * Damage after the file header does not throw (the reader delivers what it can and says why it
  * stopped in the summary); a missing file or one that is not a capture does.
  */
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { readCaptureFile, type ReadSummary } from '../../src/capture/file.js';
 import type { RawFrame } from '../../src/capture/frame.js';
 import { Decoder, type DecoderOptions } from '../../src/decode/decoder.js';
 import type { DecodeOutcome, Packet } from '../../src/decode/packet.js';
-
-/** ../shared/captures/public relative to the project root. */
-export const PUBLIC = fileURLToPath(new URL('../../../shared/captures/public/', import.meta.url));
-
-export function capturePath(name: string): string {
-  return join(PUBLIC, name);
-}
+import { publicCorpus } from './corpus.js';
 
 // ---------------------------------------------------------------------------------------------
 // Frames and decode outcomes
@@ -32,7 +24,7 @@ export interface Capture {
 
 export function readCapture(name: string): Capture {
   const frames: RawFrame[] = [];
-  const summary = readCaptureFile(capturePath(name), (f) => frames.push({ ...f, data: f.data.slice() }));
+  const summary = readCaptureFile(publicCorpus(name), (f) => frames.push({ ...f, data: f.data.slice() }));
   return { summary, frames };
 }
 
@@ -99,7 +91,7 @@ export function readL4Packets(name: string): readonly L4Packet[] {
   const out: L4Packet[] = [];
   const decoder = new Decoder();
   let index = 0;
-  readCaptureFile(capturePath(name), (f) => {
+  readCaptureFile(publicCorpus(name), (f) => {
     index++;
     const o = decoder.decode(f);
     if (o.kind !== 'packet') return;

@@ -7,6 +7,7 @@ import { loadInventoryFile, loadRuleSet } from '../../src/policy/load.js';
 import { safeJson } from '../../src/report/escape.js';
 import { flowFields } from '../../src/report/json.js';
 import { isoTime } from '../../src/report/time.js';
+import { corpusIt, publicCorpus } from '../helpers/corpus.js';
 
 function flowsOf(file: string, inventory = loadInventoryFile('captures/lab.hosts.yaml'), matrix = 'native'): JudgedFlow[] {
   const flows: JudgedFlow[] = [];
@@ -65,8 +66,8 @@ describe('flowFields (the JSON report\'s flow writer)', () => {
     expect(n).toBeGreaterThan(50);
   });
 
-  it('writes every flow of the public corpus (real TLS, HTTP, QUIC, DNS, ...) the same way', () => {
-    const dir = '../shared/captures/public';
+  corpusIt('writes every flow of the public corpus (real TLS, HTTP, QUIC, DNS, ...) the same way', () => {
+    const dir = publicCorpus();
     const inventory = inventoryFromFlags({ node: ['10.0.0.0/8', '172.16.0.0/12'], researcher: ['192.168.0.0/16'], vpnserver: [], tunnel: [] });
     let n = 0;
     for (const c of readdirSync(dir).filter((f) => /\.pcap(ng)?$/.test(f))) {

@@ -27,6 +27,7 @@ import { StreamPrefix } from '../../src/flow/reassembly.js';
 import { FlowTable } from '../../src/flow/table.js';
 import { CLIENT_PREFIX_CAP, SERVER_PREFIX_CAP } from '../../src/classify/classify.js';
 import { bytes, eth, frag6, frame, ipv4, ipv6, packetInvariants, sll, sll2, tcp, udp } from '../decode/build.js';
+import { corpusBeforeAll, corpusDescribe, publicCorpus } from '../helpers/corpus.js';
 import { analyze, checkCliResult, HANG_GUARD_MS } from './cli-check.js';
 import { describeMutations, INTERESTING_U32, LINK_TYPES, mutate, writePcapngHead, type Mutation } from './layout.js';
 
@@ -44,7 +45,6 @@ const runs = (n: number): number => Math.round(n * SCALE);
 // ---------------------------------------------------------------------------------------------
 // (a) the whole pipeline on mutated real captures
 
-const PUBLIC = '../shared/captures/public';
 /** Real captures small enough to be rewritten and analysed hundreds of times. */
 const MAX_SEED_FILE = 160 * 1024;
 
@@ -57,8 +57,8 @@ interface SeedCapture {
 function seedCaptures(): SeedCapture[] {
   const out: SeedCapture[] = [];
   const publicInventory = ['--node', '10.0.0.0/8', '--node', '192.168.0.0/16', '--researcher', '172.16.0.0/12'];
-  for (const name of readdirSync(PUBLIC).filter((f) => /\.pcap(ng)?$/.test(f)).sort()) {
-    const path = join(PUBLIC, name);
+  for (const name of readdirSync(publicCorpus()).filter((f) => /\.pcap(ng)?$/.test(f)).sort()) {
+    const path = publicCorpus(name);
     if (statSync(path).size <= MAX_SEED_FILE) out.push({ name, bytes: readFileSync(path), inventory: publicInventory });
   }
   for (const name of readdirSync('captures').filter((f) => /\.pcap(ng)?$/.test(f)).sort()) {
@@ -100,8 +100,11 @@ const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
   },
 );
 
-describe('(a) analyze of mutated real captures', () => {
-  const seeds = seedCaptures();
+corpusDescribe('(a) analyze of mutated real captures', () => {
+  let seeds: SeedCapture[];
+  corpusBeforeAll(() => {
+    seeds = seedCaptures();
+  });
 
   it('the seed corpus is there (public captures and the lab recordings)', () => {
     expect(seeds.length).toBeGreaterThan(50);
