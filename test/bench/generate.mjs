@@ -135,7 +135,7 @@ const TCP_RST = 0x04;
 const TCP_PSH = 0x08;
 const TCP_ACK = 0x10;
 
-class PcapWriter {
+export class PcapWriter {
   constructor(path, chunkSize = 8 << 20) {
     this.fd = openSync(path, 'w');
     this.buf = Buffer.allocUnsafe(chunkSize);
@@ -177,19 +177,19 @@ class PcapWriter {
   }
 }
 
-function sum16(b, start, end, sum) {
+export function sum16(b, start, end, sum) {
   let i = start;
   for (; i + 1 < end; i += 2) sum += (b[i] << 8) | b[i + 1];
   if (i < end) sum += b[i] << 8;
   return sum;
 }
 
-function fold(sum) {
+export function fold(sum) {
   while (sum > 0xffff) sum = (sum & 0xffff) + Math.floor(sum / 65536);
   return ~sum & 0xffff;
 }
 
-function writeEthIp(b, o, dmac, smac, src, dst, proto, ipLen, ipId, ttl) {
+export function writeEthIp(b, o, dmac, smac, src, dst, proto, ipLen, ipId, ttl) {
   b.set(dmac, o);
   b.set(smac, o + 6);
   b[o + 12] = 0x08;

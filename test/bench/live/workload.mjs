@@ -2,7 +2,7 @@
  * Workloads of the live-capture benchmark (test/bench/live.mjs): classic pcap files that tcpreplay
  * sends from namespace A to namespace B. Plain JavaScript, no dependency.
  *
- * File format: classic pcap, little-endian, microsecond magic 0xa1b2c3d4, version 2.4, snaplen 65535,
+ * File format: classic pcap, little-endian, microsecond magic 0xa1b2c3d4, version 2.4, snaplen 262144,
  * LINKTYPE_ETHERNET; a 24-byte file header, then per packet a 16-byte record header and the frame.
  * Every frame: Ethernet II (destination = the B side's veth MAC, source = A's), IPv4 without options
  * (DF, TTL 64, header checksum), then UDP or TCP with a correct checksum over the pseudo-header.
@@ -24,7 +24,7 @@
  * file of up to about 16 million flows never repeats a tuple. netmatrix gets `--node A/24` so every
  * source stays a node.
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { fold, PcapWriter, sum16, writeEthIp } from '../generate.mjs';
 
 export const FRAME_UDP = 60;
 export const TCP_PACKETS_PER_CONN = 8;
@@ -46,85 +46,24 @@ export function macBytes(text) {
   return Uint8Array.from(p);
 }
 
-function sum16(b, start, end, sum) {
-  let i = start;
-  for (; i + 1 < end; i += 2) sum += (b[i] << 8) | b[i + 1];
-  if (i < end) sum += b[i] << 8;
-  return sum;
-}
 
-function fold(sum) {
-  while (sum > 0xffff) sum = (sum & 0xffff) + Math.floor(sum / 65536);
-  return ~sum & 0xffff;
-}
 
-/** Buffered writer of a classic pcap file. */
-class PcapFile {
+/** The benchmark's pcap writer, with packets 10 µs apart (tcpreplay --topspeed and --pps ignore times). */
+class PcapFile extends PcapWriter {
   constructor(path) {
-    this.fd = openSync(path, 'w');
-    this.buf = Buffer.alloc(1 << 20);
-    this.pos = 0;
-    this.packets = 0;
-    this.bytes = 0;
-    const h = this.buf;
-    h.writeUInt32LE(0xa1b2c3d4, 0);
-    h.writeUInt16LE(2, 4);
-    h.writeUInt16LE(4, 6);
-    h.writeInt32LE(0, 8); // thiszone
-    h.writeUInt32LE(0, 12); // sigfigs
-    h.writeUInt32LE(65535, 16); // snaplen
-    h.writeUInt32LE(1, 20); // LINKTYPE_ETHERNET
-    this.pos = 24;
+    super(path, 1 << 20);
     this.us = 1_772_442_000 * 1e6;
   }
 
   /** Reserves a record of `len` bytes; returns the offset of the frame in this.buf. */
   record(len) {
-    if (this.pos + 16 + len > this.buf.length) this.flush();
-    const b = this.buf;
-    const o = this.pos;
     this.us += 10;
-    b.writeUInt32LE(Math.floor(this.us / 1e6), o);
-    b.writeUInt32LE(this.us % 1e6, o + 4);
-    b.writeUInt32LE(len, o + 8);
-    b.writeUInt32LE(len, o + 12);
-    this.pos = o + 16 + len;
-    this.packets++;
-    return o + 16;
-  }
-
-  flush() {
-    let off = 0;
-    while (off < this.pos) off += writeSync(this.fd, this.buf, off, this.pos - off);
-    this.bytes += this.pos;
-    this.pos = 0;
-  }
-
-  close() {
-    this.flush();
-    closeSync(this.fd);
+    return super.record(this.us, len);
   }
 }
 
 function ethIp(b, o, dmac, smac, src, dst, proto, ipLen, ipId) {
-  b.set(dmac, o);
-  b.set(smac, o + 6);
-  b[o + 12] = 0x08;
-  b[o + 13] = 0x00;
-  const ip = o + 14;
-  b[ip] = 0x45;
-  b[ip + 1] = 0;
-  b.writeUInt16BE(ipLen, ip + 2);
-  b.writeUInt16BE(ipId & 0xffff, ip + 4);
-  b.writeUInt16BE(0x4000, ip + 6); // DF
-  b[ip + 8] = 64;
-  b[ip + 9] = proto;
-  b[ip + 10] = 0;
-  b[ip + 11] = 0;
-  b.writeUInt32BE(src, ip + 12);
-  b.writeUInt32BE(dst, ip + 16);
-  b.writeUInt16BE(fold(sum16(b, ip, ip + 20, 0)), ip + 10);
-  return ip + 20;
+  return writeEthIp(b, o, dmac, smac, src, dst, proto, ipLen, ipId, 64);
 }
 
 function pseudo(src, dst, proto, len) {
