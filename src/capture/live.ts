@@ -66,8 +66,8 @@ export interface InterfaceStats {
 }
 
 export interface LiveCapture {
-  /** Link type per opened interface, in order; `nanoseconds` when the kernel stamps in ns. */
-  readonly interfaces: { name: string; linkType: number; interfaceId: number; nanoseconds: boolean }[];
+  /** Link type per opened interface, in order. */
+  readonly interfaces: { name: string; linkType: number; interfaceId: number }[];
   /**
    * Deliver frames to onFrame (frames that arrived since openLive first, up to a bound). As with the
    * file readers, the frame object and its bytes are valid only during the call: a consumer that keeps
@@ -80,6 +80,12 @@ export interface LiveCapture {
   stats(): InterfaceStats[];
   /** Stop capturing and release the handles. Idempotent; safe inside onFrame. */
   close(): void;
+  /**
+   * Close once the frames the kernel took so far are delivered: without immediate mode they may wait
+   * in a ring block for up to the read timeout, and closing at once would lose them uncounted (neither
+   * delivered nor dropped).
+   */
+  drainAndClose(): Promise<void>;
 }
 
 export const LIVE_UNAVAILABLE_MESSAGE =
@@ -122,7 +128,6 @@ interface CapHandle {
   open(device: string, filter: string, bufSize: number, buffer: Buffer, options: CapOpenOptions): string;
   close(): boolean;
   stats(): CapStats;
-  timestampPrecision(): 'nano' | 'micro';
   on(event: 'packets', listener: (count: number, used: number) => void): unknown;
   removeAllListeners(event?: string): unknown;
 }
@@ -209,7 +214,6 @@ interface OpenedInterface {
   name: string;
   linkType: number;
   interfaceId: number;
-  nanoseconds: boolean;
   cap: CapHandle;
   /** The binding holds it too; kept here to read the batches. */
   buffer: Buffer;
@@ -293,7 +297,6 @@ export async function openLive(opts: LiveOptions, deps: LiveDeps = {}): Promise<
         name,
         linkType: -1,
         interfaceId: i,
-        nanoseconds: cap.timestampPrecision() === 'nano',
         cap,
         buffer,
         bytes: new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.length),
@@ -320,7 +323,7 @@ export async function openLive(opts: LiveOptions, deps: LiveDeps = {}): Promise<
     for (const r of opened) closeHandle(r);
     throw e;
   }
-  return new CapLiveCapture(opened);
+  return new CapLiveCapture(opened, capOptions.immediate ? 0 : timeout);
 }
 
 function noSuchInterface(name: string, netdevs: string[] | undefined, pcapNames: string[]): NetmatrixError {
@@ -402,8 +405,10 @@ function closeHandle(r: OpenedInterface): void {
 // ---- the capture --------------------------------------------------------------------------------
 
 class CapLiveCapture implements LiveCapture {
-  readonly interfaces: { name: string; linkType: number; interfaceId: number; nanoseconds: boolean }[];
+  readonly interfaces: { name: string; linkType: number; interfaceId: number }[];
   private readonly handles: OpenedInterface[];
+  /** How long a frame may wait in the ring before it is handed over (0 in immediate mode). */
+  private readonly waitMs: number;
   private onFrame: ((frame: RawFrame) => void) | undefined;
   private backlog: RawFrame[] = [];
   private backlogBytes = 0;
@@ -411,9 +416,10 @@ class CapLiveCapture implements LiveCapture {
   private closed = false;
   private readonly frame = new ChunkFrame();
 
-  constructor(handles: OpenedInterface[]) {
+  constructor(handles: OpenedInterface[], waitMs: number) {
     this.handles = handles;
-    this.interfaces = handles.map((h) => ({ name: h.name, linkType: h.linkType, interfaceId: h.interfaceId, nanoseconds: h.nanoseconds }));
+    this.waitMs = waitMs;
+    this.interfaces = handles.map((h) => ({ name: h.name, linkType: h.linkType, interfaceId: h.interfaceId }));
     // Listen from the start: frames that arrive before start() wait in a bounded backlog.
     for (const h of handles) h.cap.on('packets', (count, used) => this.batch(h, count, used));
   }
@@ -476,6 +482,12 @@ class CapLiveCapture implements LiveCapture {
         discarded: h.discarded,
       };
     });
+  }
+
+  async drainAndClose(): Promise<void> {
+    if (this.closed) return;
+    if (this.waitMs > 0) await new Promise((r) => setTimeout(r, this.waitMs + 50));
+    this.close();
   }
 
   close(): void {

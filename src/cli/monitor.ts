@@ -3,7 +3,7 @@
  * line each, or a readable line on a terminal); statistics every --stats-interval; on SIGINT/SIGTERM
  * (or --duration) the open flows are judged and the summary printed, with the exit status of analyze.
  */
-import { DEFAULT_TIMEOUT_MS, openLive, localAddresses, type InterfaceStats, type LiveCapture } from '../capture/live.js';
+import { openLive, localAddresses, type InterfaceStats, type LiveCapture } from '../capture/live.js';
 import { dropPrivileges } from '../capture/privileges.js';
 import { openEvidence, type EvidenceWriter } from '../capture/pcap-writer.js';
 import { Engine, type Alert } from '../engine.js';
@@ -89,11 +89,6 @@ export async function runMonitor(args: MonitorArgs, io: CliIO, stops: StopSource
     immediate: args.immediate,
     ...(args.filter === undefined ? {} : { filter: args.filter }),
   });
-  let liveOpen = true;
-  const closeLive = (): void => {
-    if (liveOpen) live.close();
-    liveOpen = false;
-  };
   let evidence: EvidenceWriter | undefined;
   let metrics: MetricsServer | undefined;
   const cleanups: (() => void)[] = [];
@@ -202,10 +197,8 @@ export async function runMonitor(args: MonitorArgs, io: CliIO, stops: StopSource
     });
 
     for (const c of cleanups.splice(0)) c();
-    // Frames the kernel took before the stop may still wait in a ring block (up to the read timeout):
-    // let them through before closing, or they would be neither judged nor counted as dropped.
-    if (!args.immediate) await new Promise((r) => setTimeout(r, DEFAULT_TIMEOUT_MS + 50));
-    closeLive();
+    // Frames the kernel took before the stop are judged, not lost uncounted.
+    await live.drainAndClose();
     checkDrops();
     const finalStats = stats();
     // Frames discarded here (arrived before start() beyond the backlog bound) were not judged either.
@@ -236,7 +229,7 @@ export async function runMonitor(args: MonitorArgs, io: CliIO, stops: StopSource
     return summary.exitCode;
   } finally {
     for (const c of cleanups) c();
-    closeLive();
+    live.close(); // idempotent
     evidence?.close();
     await metrics?.close();
   }

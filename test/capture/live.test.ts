@@ -156,9 +156,6 @@ function fakeCap(behaviour: {
     stats(): { received: number; dropped: number; ifDropped: number } {
       return { received: 0, dropped: 0, ifDropped: 0 };
     }
-    timestampPrecision(): string {
-      return 'nano';
-    }
     on(): this {
       return this;
     }
@@ -312,7 +309,7 @@ describe('openLive on real interfaces (root)', () => {
     cleanups.push(() => udp.close());
     try {
       const live = track(await openLive({ interfaces: ['lo'], filter: `tcp port ${srv.port}` }));
-      expect(live.interfaces).toEqual([{ name: 'lo', linkType: 1, interfaceId: 0, nanoseconds: true }]);
+      expect(live.interfaces).toEqual([{ name: 'lo', linkType: 1, interfaceId: 0 }]);
       const frames: RawFrame[] = [];
       let reused = 0;
       let last: RawFrame | undefined;
@@ -545,7 +542,7 @@ function buildChildTree(): string {
 const [names, filter] = JSON.parse(process.argv[2]);
 try {
   const live = await openLive({ interfaces: names, ...(filter ? { filter } : {}), bufferSize: 1 << 20 });
-  process.stdout.write(JSON.stringify(live.interfaces.map(({ nanoseconds, ...i }) => i)) + '\\n');
+  process.stdout.write(JSON.stringify(live.interfaces) + '\\n');
   live.close();
   process.exit(0);
 } catch (e) {
