@@ -9,7 +9,7 @@
  * complete=false with the reason in `stopped`.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { CaptureError } from '../errors.js';
+import { CaptureError } from '../model/errors.js';
 import type { RawFrame } from './frame.js';
 import { MAX_PCAPNG_BLOCK, type CaptureParser } from './parser.js';
 import { hex4, pcapMagic, PcapParser } from './pcap.js';

@@ -29,10 +29,8 @@
 import { createRequire } from 'node:module';
 import { readdirSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
-import { isSupportedLinkType, SUPPORTED_LINK_TYPES } from '../decode/link.js';
-import { ipv6Text } from '../decode/addr.js';
-import { NetmatrixError, UsageError } from '../errors.js';
-import { parseIPv6 } from '../policy/addr.js';
+import { canonicalAddress } from '../model/address.js';
+import { NetmatrixError, UsageError } from '../model/errors.js';
 import { ChunkFrame, type RawFrame } from './frame.js';
 import { linkTypeName } from './linktypes.js';
 
@@ -48,6 +46,8 @@ export interface LiveOptions {
   immediate?: boolean;
   /** Read timeout in milliseconds when not immediate: the longest a frame waits (default 50). */
   timeoutMs?: number;
+  /** Link types the caller can decode: an interface of another type is refused (default: any known). */
+  linkTypes?: readonly number[];
 }
 
 export interface InterfaceStats {
@@ -309,9 +309,10 @@ export async function openLive(opts: LiveOptions, deps: LiveDeps = {}): Promise<
       };
       opened.push(rec);
       const lt = capLinkType(String(text));
-      if (lt === undefined || !isSupportedLinkType(lt)) {
+      const wanted = opts.linkTypes;
+      if (lt === undefined || (wanted !== undefined && !wanted.includes(lt))) {
         const what = lt === undefined ? `"${String(text)}"` : `${linkTypeName(lt)} (${lt})`;
-        const supported = [...new Set(SUPPORTED_LINK_TYPES.map((t) => linkTypeName(t)))].join(', ');
+        const supported = [...new Set((wanted ?? []).map((t) => linkTypeName(t)))].join(', ');
         throw new NetmatrixError(
           'unsupported-linktype',
           `interface ${name} has link type ${what}, which netmatrix cannot decode (supported: ${supported})`,
@@ -517,17 +518,4 @@ export function localAddresses(interfaces: string[]): string[] {
     }
   }
   return [...out].sort();
-}
-
-function canonicalAddress(address: string): string | undefined {
-  if (!address.includes(':')) return /^\d{1,3}(\.\d{1,3}){3}$/.test(address) ? address : undefined;
-  const v = parseIPv6(address);
-  if (v === undefined) return undefined;
-  const bytes = new Uint8Array(16);
-  let x = v;
-  for (let i = 15; i >= 0; i--) {
-    bytes[i] = Number(x & 0xffn);
-    x >>= 8n;
-  }
-  return ipv6Text(bytes, 0);
 }

@@ -9,7 +9,7 @@
  * needs contiguous in the buffer before it can make progress (the reader grows its buffer to that,
  * which parsers keep bounded: 256 KiB + 16 for pcap records, 16 MiB for pcapng blocks).
  */
-import type { CaptureError } from '../errors.js';
+import type { CaptureError } from '../model/errors.js';
 import type { RawFrame } from './frame.js';
 
 export type FrameSink = (frame: RawFrame) => void;

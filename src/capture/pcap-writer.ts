@@ -19,7 +19,7 @@
  */
 import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { CaptureError, UsageError } from '../errors.js';
+import { CaptureError, UsageError } from '../model/errors.js';
 import type { RawFrame } from './frame.js';
 import { linkTypeName } from './linktypes.js';
 

@@ -10,7 +10,7 @@
  * - the fraction field is kept as is even when >= 1 s (µs files: tsNsec = frac * 1000);
  * - a file ending inside a record reports 'capture-truncated' with how many bytes were present.
  */
-import { CaptureError } from '../errors.js';
+import { CaptureError } from '../model/errors.js';
 import { ChunkFrame } from './frame.js';
 import { MAX_PCAP_CAPLEN, type CaptureParser, type FrameSink, type InterfaceSink } from './parser.js';
 

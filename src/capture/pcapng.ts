@@ -19,7 +19,7 @@
  *   10^-n with n <= 9 and 2^-n with n <= 32 use integer-exact double arithmetic, anything else uses
  *   BigInt for that block only. Binary fractions are truncated to whole nanoseconds.
  */
-import { CaptureError } from '../errors.js';
+import { CaptureError } from '../model/errors.js';
 import { ChunkFrame } from './frame.js';
 import { hex4 } from './pcap.js';
 import {

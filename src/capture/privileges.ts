@@ -11,7 +11,7 @@
  * drop this way: a non-root process cannot shed its capabilities for all threads from JavaScript.
  */
 import { spawnSync } from 'node:child_process';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../model/errors.js';
 
 /** The user the monitor becomes when started as root and no --user is given. */
 export const DEFAULT_UNPRIVILEGED_USER = 'nobody';

@@ -3,7 +3,9 @@
  * through the TLS, HTTP/2 preface and HTTP/1 probes; UDP datagrams through the WireGuard probe. Ports
  * are the last resort and belong to the judge, which knows the matrix (see policy/judge.ts).
  */
-import type { Service } from '../policy/schema.js';
+import type { Service } from '../model/vocabulary.js';
+import type { Flow } from '../flow/flow.js';
+import type { PayloadObserver, PayloadObservers } from '../flow/payload.js';
 import { probeHttpRequest } from './http.js';
 import { probeHttp2Preface } from './http2.js';
 import type { ProbeResult } from './probe.js';
@@ -55,7 +57,7 @@ const ALL_CLIENT_PROBES: readonly ClientProbe[] = ['tls', 'h2', 'http'];
  * Per-flow probing state. Fed only with in-order client/server prefixes (TCP) or datagrams (UDP);
  * finished as soon as the evidence is in so the buffers can be dropped.
  */
-export class PayloadClassifier {
+export class PayloadClassifier implements PayloadObserver {
   result: PayloadClassification = { service: undefined, anomalies: 0 };
   clientDone = false;
   serverDone = false;
@@ -178,6 +180,16 @@ export class PayloadClassifier {
     }
   }
 }
+
+/** A flow whose payload went through the classifier. */
+export type ClassifiedFlow = Flow<PayloadClassifier>;
+
+/** The flow table's payload observers: one classifier per flow. */
+export const PAYLOAD_CLASSIFIERS: PayloadObservers<PayloadClassifier> = {
+  create: () => new PayloadClassifier(),
+  clientPrefixCap: CLIENT_PREFIX_CAP,
+  serverPrefixCap: SERVER_PREFIX_CAP,
+};
 
 /** A TLS record header: content type 20-24, version 3.0-3.4, length within the record limit. */
 export function looksLikeTlsRecord(bytes: Uint8Array): boolean {

@@ -14,7 +14,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Script } from 'node:vm';
-import { isBuildStep } from '../build-step.js';
+import { isBuildStep } from '../support/build-step.js';
 
 export const MAIN_BUNDLE = 'main.cjs';
 export const MAIN_CACHE = 'main.cache';

@@ -4,11 +4,11 @@
  * for that role (see src/policy/firewall.ts for what it allows). Warnings (rows not opened because the
  * inventory has no address for a peer role) go to stderr; the ruleset goes to stdout.
  */
-import { NetmatrixError } from '../errors.js';
+import { NetmatrixError } from '../model/errors.js';
 import { escapeText } from '../report/escape.js';
-import { firewallRuleset, type FirewallFormat } from '../policy/firewall.js';
+import { firewallRuleset, type FirewallFormat } from '../firewall/firewall.js';
 import { loadInventoryFile, loadRuleSet } from '../policy/load.js';
-import type { ComponentRole } from '../policy/schema.js';
+import type { ComponentRole } from '../model/vocabulary.js';
 import type { CliIO } from './run.js';
 
 export interface FirewallArgs {

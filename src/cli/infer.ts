@@ -4,8 +4,8 @@
  * Exit 0 once written; capture and usage errors are thrown (NetmatrixError) for the CLI's handler,
  * which prints one line and exits 2.
  */
-import { UsageError } from '../errors.js';
-import { inferFromCaptures, proposalYaml } from '../policy/infer.js';
+import { UsageError } from '../model/errors.js';
+import { inferFromCaptures, proposalYaml } from '../infer/infer.js';
 import { escapeText } from '../report/escape.js';
 import { sameFile, writeOutputFile } from './output.js';
 import type { CliIO } from './run.js';

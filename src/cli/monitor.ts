@@ -3,17 +3,18 @@
  * line each, or a readable line on a terminal); statistics every --stats-interval; on SIGINT/SIGTERM
  * (or --duration) the open flows are judged and the summary printed, with the exit status of analyze.
  */
+import { SUPPORTED_LINK_TYPES } from '../decode/link.js';
 import { openLive, localAddresses, type InterfaceStats, type LiveCapture } from '../capture/live.js';
 import { dropPrivileges } from '../capture/privileges.js';
 import { openEvidence, type EvidenceWriter } from '../capture/pcap-writer.js';
-import { Engine, type Alert } from '../engine.js';
-import { UsageError } from '../errors.js';
-import { parseCidr } from '../policy/addr.js';
+import { Engine, type Alert } from '../engine/engine.js';
+import { UsageError } from '../model/errors.js';
+import { parseCidr } from '../model/address.js';
 import type { Inventory } from '../policy/inventory.js';
-import type { ComponentRole } from '../policy/schema.js';
+import type { ComponentRole } from '../model/vocabulary.js';
 import { loadRuleSet } from '../policy/load.js';
 import { escapeText, safeJson } from '../report/escape.js';
-import { startMetrics, type MetricsServer } from '../report/metrics.js';
+import { startMetrics, type MetricsServer } from '../monitor/metrics.js';
 import { flowFields } from '../report/json.js';
 import { reportHeader, Tally } from '../report/model.js';
 import { TableWriter } from '../report/table.js';
@@ -87,6 +88,7 @@ export async function runMonitor(args: MonitorArgs, io: CliIO, stops: StopSource
     snaplen: args.snaplen,
     bufferSize: Math.round(args['buffer-size'] * 1024 * 1024),
     immediate: args.immediate,
+    linkTypes: SUPPORTED_LINK_TYPES,
     ...(args.filter === undefined ? {} : { filter: args.filter }),
   });
   let evidence: EvidenceWriter | undefined;

@@ -6,9 +6,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Table from 'cli-table3';
-import { NetmatrixError, UsageError } from '../errors.js';
+import { NetmatrixError, UsageError } from '../model/errors.js';
 import { builtinMatrices, builtinRulesDir, loadRuleSet } from '../policy/load.js';
-import { COMPONENT_ROLES, formatPorts, parseRuleFile, type ComponentRole, type MatrixRow, type Role, type ScopeRow } from '../policy/schema.js';
+import { COMPONENT_ROLES, type ComponentRole, type Role } from '../model/vocabulary.js';
+import { formatPorts, parseRuleFile, type MatrixRow, type ScopeRow } from '../policy/schema.js';
 import { escapeText } from '../report/escape.js';
 import type { CliIO } from './run.js';
 

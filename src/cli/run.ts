@@ -4,10 +4,10 @@
  */
 // yargs is bundled into the command (dist/bin/netmatrix.cjs), so its ESM entry costs nothing there.
 import yargs from 'yargs/yargs';
-import { analyzeCaptures } from '../analyze.js';
+import { analyzeCaptures } from '../engine/analyze.js';
 import type { MonitorArgs } from './monitor.js';
 import { OutputFile, sameFile, TextBuffer } from './output.js';
-import { NetmatrixError, UsageError } from '../errors.js';
+import { NetmatrixError, UsageError } from '../model/errors.js';
 import { inventoryFromFlags, mergeInventories, type Inventory } from '../policy/inventory.js';
 import { builtinMatrices, loadInventoryFile, loadRuleSet, type RuleSet } from '../policy/load.js';
 import { escapeText } from '../report/escape.js';

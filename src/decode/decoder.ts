@@ -18,7 +18,7 @@
  */
 import { frameTime, type RawFrame } from '../capture/frame.js';
 import { IPPROTO_TCP, IPPROTO_UDP, type DecodeOutcome, type Packet, type TcpHeader, type UdpHeader } from './packet.js';
-import { formatIPv4, formatIPv6, formattedDigest } from './addr.js';
+import { formatIPv4, formatIPv6, formattedDigest } from '../model/address.js';
 import { decodeLink, newLinkResult, NET_IPV4, NET_MALFORMED, NET_SKIP, type LinkResult } from './link.js';
 import { newIPv4Header, parseIPv4, type IPv4Header } from './ipv4.js';
 import { IPV6_HEADER_LEN, newIPv6Header, parseIPv6, walkIPv6, type IPv6Header } from './ipv6.js';

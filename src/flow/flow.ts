@@ -1,10 +1,10 @@
 /**
  * A connection (Zeek's conn): canonical endpoints with the initiator as `client`, per-direction
- * counters, TCP state and history, and the payload classification that rides along.
+ * counters, TCP state and history, and the observer of its payload (the classifier, see payload.ts).
  */
-import { PayloadClassifier } from '../classify/classify.js';
 import { EndpointState, tcpConnState, udpConnState, type ConnState, type TcpEndpoints } from './tcp-state.js';
-import type { FlowKey } from './index.js';
+import type { FlowKey } from './hash-index.js';
+import type { PayloadObserver } from './payload.js';
 import type { StreamPrefix } from './reassembly.js';
 
 export interface Endpoint {
@@ -23,7 +23,7 @@ export interface DirectionStats {
 export type EndReason = 'closed' | 'idle' | 'capture-end' | 'evicted' | 'port-reuse';
 
 /** A flow carries the flow table's lookup key (FlowKey, see flow/index.ts). */
-export interface Flow extends FlowKey {
+export interface Flow<P extends PayloadObserver = PayloadObserver> extends FlowKey {
   /** Sequence number of the flow in the run, from 1. */
   id: number;
   transport: 'tcp' | 'udp';
@@ -41,7 +41,8 @@ export interface Flow extends FlowKey {
   flipped: boolean;
   /** No handshake was seen: the capture started in the middle of the connection. */
   pickup: boolean;
-  classifier: PayloadClassifier;
+  /** What the payload is handed to (the Engine's classifier). */
+  classifier: P;
   origStream: StreamPrefix | undefined;
   respStream: StreamPrefix | undefined;
   /** Set once the flow has left the table. */
@@ -52,7 +53,7 @@ export interface Flow extends FlowKey {
   fileIndex: number;
 }
 
-export function newFlow(
+export function newFlow<P extends PayloadObserver>(
   id: number,
   transport: 'tcp' | 'udp',
   ipVersion: 4 | 6,
@@ -60,7 +61,8 @@ export function newFlow(
   server: Endpoint,
   ts: number,
   fileIndex: number,
-): Flow {
+  classifier: P,
+): Flow<P> {
   return {
     id,
     transport,
@@ -75,7 +77,7 @@ export function newFlow(
     history: '',
     flipped: false,
     pickup: false,
-    classifier: new PayloadClassifier(),
+    classifier,
     origStream: undefined,
     respStream: undefined,
     endReason: undefined,

@@ -3,11 +3,11 @@
  * flipped on a SYN-ACK first; mid-stream pickups decided by the matrix's service ports), TCP state,
  * port reuse, idle timeouts and a cap on live flows. Time comes only from the packets.
  */
-import { CLIENT_PREFIX_CAP, SERVER_PREFIX_CAP } from '../classify/classify.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type Packet } from '../decode/packet.js';
-import { textDigest } from '../decode/addr.js';
+import { textDigest } from '../model/address.js';
 import { addHistory, H_ACK, H_DATA, H_FIN, H_RST, H_SYN, H_SYNACK, newFlow, type EndReason, type Flow } from './flow.js';
-import { FlowIndex, keyHash } from './index.js';
+import { FlowIndex, keyHash } from './hash-index.js';
+import type { PayloadObserver, PayloadObservers } from './payload.js';
 import { StreamPrefix } from './reassembly.js';
 import { EndpointState, tcpTransition } from './tcp-state.js';
 
@@ -47,11 +47,11 @@ const EMPTY = new Uint8Array(0);
 const SWEEP_INTERVAL = 5;
 
 
-export class FlowTable {
+export class FlowTable<P extends PayloadObserver = PayloadObserver> {
   /** Live flows by id; Map order is creation order (the oldest first, for eviction). */
-  private readonly flows = new Map<number, Flow>();
-  /** Lookup by canonical key (flow/index.ts). */
-  private readonly index = new FlowIndex<Flow>();
+  private readonly flows = new Map<number, Flow<P>>();
+  /** Lookup by canonical key (hash-index.ts). */
+  private readonly index = new FlowIndex<Flow<P>>();
   /** Closed flows waiting out closeDelay: flow id -> time they closed. */
   private readonly closing = new Map<number, number>();
   private nextId = 1;
@@ -62,13 +62,14 @@ export class FlowTable {
 
   constructor(
     opts: Partial<FlowTableOptions>,
-    private readonly onEnd: (flow: Flow) => void,
+    private readonly onEnd: (flow: Flow<P>) => void,
+    private readonly payload: PayloadObservers<P>,
   ) {
     this.opts = { ...DEFAULT_FLOW_OPTIONS, ...opts };
   }
 
   /** Feeds one packet; returns its flow, or undefined when the packet is not TCP/UDP. */
-  add(p: Packet, fileIndex = 0): Flow | undefined {
+  add(p: Packet, fileIndex = 0): Flow<P> | undefined {
     if (p.ts > this.now) this.now = p.ts;
     if (this.now - this.lastSweep >= SWEEP_INTERVAL) this.sweep();
     const tcp = p.tcp;
@@ -110,7 +111,7 @@ export class FlowTable {
     return flow;
   }
 
-  private create(p: Packet, sport: number, dport: number, fileIndex: number, lo: string, hi: string, loPort: number, hiPort: number, hash: number): Flow {
+  private create(p: Packet, sport: number, dport: number, fileIndex: number, lo: string, hi: string, loPort: number, hiPort: number, hash: number): Flow<P> {
     if (this.flows.size >= this.opts.maxFlows) this.evictOldest();
     const transport = p.tcp ? 'tcp' : 'udp';
     let srcIsClient = true;
@@ -128,7 +129,7 @@ export class FlowTable {
     }
     const client = srcIsClient ? { ip: p.src, port: sport } : { ip: p.dst, port: dport };
     const server = srcIsClient ? { ip: p.dst, port: dport } : { ip: p.src, port: sport };
-    const flow = newFlow(this.nextId++, transport, p.ipVersion, client, server, p.ts, fileIndex);
+    const flow = newFlow(this.nextId++, transport, p.ipVersion, client, server, p.ts, fileIndex, this.payload.create());
     flow.pickup = pickup;
     if (!srcIsClient) {
       flow.flipped = true;
@@ -155,7 +156,7 @@ export class FlowTable {
     return true;
   }
 
-  private tcpPacket(flow: Flow, p: Packet, fromClient: boolean): void {
+  private tcpPacket(flow: Flow<P>, p: Packet, fromClient: boolean): void {
     const tcp = p.tcp as NonNullable<Packet['tcp']>;
     const flags = tcp.flags;
     const hasData = p.payloadLen > 0;
@@ -172,8 +173,8 @@ export class FlowTable {
       // A direction's prefix is made at its SYN (which fixes where the stream starts) or its first
       // data: a scan's flows carry neither from the server and no data at all.
       if (stream === undefined && (flags & TCP_SYN || hasData)) {
-        if (fromClient) stream = flow.origStream = new StreamPrefix(CLIENT_PREFIX_CAP);
-        else stream = flow.respStream = new StreamPrefix(SERVER_PREFIX_CAP);
+        if (fromClient) stream = flow.origStream = new StreamPrefix(this.payload.clientPrefixCap);
+        else stream = flow.respStream = new StreamPrefix(this.payload.serverPrefixCap);
       }
       if (stream) {
         if (flags & TCP_SYN) stream.setIsn(tcp.seq);
@@ -199,14 +200,14 @@ export class FlowTable {
     if (terminal && !this.closing.has(flow.id)) this.closing.set(flow.id, p.ts);
   }
 
-  private releaseStreams(flow: Flow): void {
+  private releaseStreams(flow: Flow<P>): void {
     flow.origStream?.release();
     flow.respStream?.release();
     flow.origStream = undefined;
     flow.respStream = undefined;
   }
 
-  private end(flow: Flow, reason: EndReason): void {
+  private end(flow: Flow<P>, reason: EndReason): void {
     this.flows.delete(flow.id);
     this.closing.delete(flow.id);
     this.index.delete(flow);
@@ -226,7 +227,7 @@ export class FlowTable {
    * minutes. Every entry before the kept iterator's position has been evicted, so its next entry is
    * still the oldest live flow; entries added later come after it (Map order is creation order).
    */
-  private evictIter: Iterator<[number, Flow]> | undefined;
+  private evictIter: Iterator<[number, Flow<P>]> | undefined;
 
   private evictOldest(): void {
     // Map iteration order is creation order: the next entry is the oldest flow.

@@ -11,9 +11,9 @@
  * Loopback addresses are `localhost`; any other address not listed is `internet`.
  */
 import type { Node } from 'yaml';
-import { RulesError, UsageError } from '../errors.js';
-import { cidrContains, cidrOverlaps, isGroupAddress, isLoopback, parseCidr, parseIP, type Cidr } from './addr.js';
-import { COMPONENT_ROLES, type ComponentRole, type Role } from './schema.js';
+import { RulesError, UsageError } from '../model/errors.js';
+import { cidrContains, cidrOverlaps, isGroupAddress, isLoopback, parseCidr, parseIP, type Cidr } from '../model/address.js';
+import { COMPONENT_ROLES, type ComponentRole, type Role } from '../model/vocabulary.js';
 import { YamlSource } from './yaml-fields.js';
 
 export interface InventoryHost {

@@ -3,21 +3,14 @@
  * zod issues: tests compare codes, not prose). Capture-level findings (mandatory rows never seen) come
  * from `captureFindings()` once every flow has been judged.
  */
-import type { HttpEvidence, TlsEvidence } from '../classify/classify.js';
-import type { Flow, EndReason } from '../flow/flow.js';
+import type { ClassifiedFlow, HttpEvidence, TlsEvidence } from '../classify/classify.js';
+import type { EndReason } from '../flow/flow.js';
 import { connState } from '../flow/flow.js';
 import { isFailedAttempt, isOpen, type ConnState } from '../flow/tcp-state.js';
 import { RoleResolver, sameMachine, type EndpointInfo, type Inventory } from './inventory.js';
 import type { RuleSet } from './load.js';
-import {
-  COMPONENT_ROLES,
-  PORT_ONLY_SERVICES,
-  formatPorts,
-  portsContain,
-  type MatrixRow,
-  type Role,
-  type Service,
-} from './schema.js';
+import { COMPONENT_ROLES, type Role, type Service } from '../model/vocabulary.js';
+import { PORT_ONLY_SERVICES, formatPorts, portsContain, type MatrixRow } from './schema.js';
 
 export const FINDING_CODES = [
   'inbound-to-node',
@@ -141,7 +134,7 @@ export class Judge {
   isServicePort = (transport: 'tcp' | 'udp', port: number): boolean => portsContain(this.servicePorts[transport], port);
 
   /** The final judgement of a flow that has ended; counts it for the capture-level findings. */
-  judge(flow: Flow): JudgedFlow {
+  judge(flow: ClassifiedFlow): JudgedFlow {
     return this.evaluate(flow, true);
   }
 
@@ -149,7 +142,7 @@ export class Judge {
    * The judgement so far of a flow still going on (live monitoring): only what its packets already
    * prove (who initiated toward whom, which row, the payload seen). Nothing is counted.
    */
-  provisional(flow: Flow): JudgedFlow {
+  provisional(flow: ClassifiedFlow): JudgedFlow {
     return this.evaluate(flow, false);
   }
 
@@ -157,7 +150,7 @@ export class Judge {
     return id === null ? undefined : this.rules.rows.find((r) => r.id === id);
   }
 
-  private evaluate(flow: Flow, final: boolean): JudgedFlow {
+  private evaluate(flow: ClassifiedFlow, final: boolean): JudgedFlow {
     const client = this.roles.resolve(flow.client.ip);
     const server = this.roles.resolve(flow.server.ip);
     const local = sameMachine(flow.client.ip, flow.server.ip, client, server);
@@ -305,7 +298,7 @@ export class Judge {
   }
 
   /** Payload first; the matrix's port only when the payload says nothing (or the service has no signature). */
-  private service(flow: Flow, row: MatrixRow | undefined): { service: Service; serviceBy: JudgedFlow['serviceBy'] } {
+  private service(flow: ClassifiedFlow, row: MatrixRow | undefined): { service: Service; serviceBy: JudgedFlow['serviceBy'] } {
     const fromPayload = flow.classifier.result.service;
     if (fromPayload !== undefined && fromPayload !== 'unknown') return { service: fromPayload, serviceBy: 'payload' };
     const byPort = row ?? this.rules.rows.find((r) => r.transport.includes(flow.transport) && portsContain(r.ports, flow.server.port));
@@ -319,7 +312,7 @@ export class Judge {
   }
 
   /** Why the payload contradicts the row, or undefined. A flow with no payload never does. */
-  private mismatch(flow: Flow, row: MatrixRow): string | undefined {
+  private mismatch(flow: ClassifiedFlow, row: MatrixRow): string | undefined {
     const payload = flow.classifier.result;
     const seen = payload.service;
     const expected = row.service.join(' or ');
@@ -343,7 +336,7 @@ export class Judge {
     return undefined;
   }
 
-  private outOfScope(flow: Flow, client: EndpointInfo, server: EndpointInfo, clientRole: Role, serverRole: Role): string | undefined {
+  private outOfScope(flow: ClassifiedFlow, client: EndpointInfo, server: EndpointInfo, clientRole: Role, serverRole: Role): string | undefined {
     if (server.group) return 'multicast';
     const hostService = this.rules.outOfScope.find(
       (r) => r.transport.includes(flow.transport) && portsContain(r.ports, flow.server.port),

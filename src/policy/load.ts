@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RulesError } from '../errors.js';
+import { RulesError } from '../model/errors.js';
 import { parseInventory, type Inventory } from './inventory.js';
 import { cachedRuleFile } from './rules-cache.js';
 import { parseRuleFile, type MatrixRow, type RuleFile, type ScopeRow } from './schema.js';

@@ -10,7 +10,7 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isBuildStep } from '../build-step.js';
+import { isBuildStep } from '../support/build-step.js';
 import { parseRuleFile, type RuleFile } from './schema.js';
 
 interface CacheEntry {

@@ -4,21 +4,11 @@
  * half-valid rule set.
  */
 import type { Node } from 'yaml';
+import { ROLES, SERVICES, type Role, type Service, type Transport } from '../model/vocabulary.js';
 import { YamlSource } from './yaml-fields.js';
 
-/** Roles a flow endpoint can take. `localhost` means: the same machine as the other end. */
-export const ROLES = ['node', 'researcher', 'vpnserver', 'internet', 'localhost'] as const;
-export type Role = (typeof ROLES)[number];
-/** Roles an inventory may give an address (the others are derived). */
-export const COMPONENT_ROLES = ['node', 'researcher', 'vpnserver'] as const;
-export type ComponentRole = (typeof COMPONENT_ROLES)[number];
-
-export const SERVICES = ['tls', 'http', 'h2c', 'wireguard', 'mpspdz', 'unknown'] as const;
-export type Service = (typeof SERVICES)[number];
 /** Services without a payload signature: recognised by the matrix's ports only. */
 export const PORT_ONLY_SERVICES: ReadonlySet<Service> = new Set<Service>(['mpspdz']);
-
-export type Transport = 'tcp' | 'udp';
 
 export interface PortRange {
   lo: number;

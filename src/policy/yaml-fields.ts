@@ -6,7 +6,7 @@
 import { createRequire } from 'node:module';
 import type * as Yaml from 'yaml';
 import type { LineCounter, Node, YAMLMap } from 'yaml';
-import { RulesError } from '../errors.js';
+import { RulesError } from '../model/errors.js';
 
 let yamlModule: typeof Yaml | undefined;
 

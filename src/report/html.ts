@@ -11,7 +11,8 @@
 import { createHash } from 'node:crypto';
 import type { CaptureFinding, JudgedFlow } from '../policy/judge.js';
 import type { RuleSet } from '../policy/load.js';
-import { formatPorts, portsContain, type MatrixRow, type Role } from '../policy/schema.js';
+import { type Role } from '../model/vocabulary.js';
+import { formatPorts, portsContain, type MatrixRow } from '../policy/schema.js';
 import { escapeText, safeJson } from './escape.js';
 import type { ReportHeader, RunSummary } from './model.js';
 import { evidence } from './table.js';

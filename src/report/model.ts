@@ -2,7 +2,7 @@
  * What every output format shows: the run header, the flow groups and the run summary. One place
  * builds them so the table, JSON and JSONL agree (the per-flow JSON record is flowFields in json.ts).
  */
-import type { AnalysisResult } from '../analyze.js';
+import type { AnalysisResult } from '../engine/analyze.js';
 import type { Inventory } from '../policy/inventory.js';
 import { FINDING_CODES, type CaptureFinding, type FindingCode, type JudgedFlow, type Verdict } from '../policy/judge.js';
 import type { RuleSet } from '../policy/load.js';

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { RulesError } from '../errors.js';
+import { RulesError } from '../model/errors.js';
 import type { CaptureFinding, JudgedFlow } from '../policy/judge.js';
 import { FINDING_CODES } from '../policy/judge.js';
 import { YamlSource } from '../policy/yaml-fields.js';

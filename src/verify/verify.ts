@@ -5,8 +5,8 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
-import { analyzeCaptures } from '../analyze.js';
-import { UsageError } from '../errors.js';
+import { analyzeCaptures } from '../engine/analyze.js';
+import { UsageError } from '../model/errors.js';
 import type { JudgedFlow } from '../policy/judge.js';
 import { loadInventoryFile, loadRuleSet } from '../policy/load.js';
 import { compareFindings, findingKey, loadExpectation, observedFindings, type ExpectedFinding } from './expectation.js';

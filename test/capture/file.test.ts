@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { detectFormat, readCaptureFile } from '../../src/capture/file.js';
 import type { RawFrame } from '../../src/capture/frame.js';
 import { linkTypeName } from '../../src/capture/linktypes.js';
-import { CaptureError } from '../../src/errors.js';
+import { CaptureError } from '../../src/model/errors.js';
 import { corpusDescribe, corpusIt, publicCorpus } from '../helpers/corpus.js';
 import { buildPcap, fingerprint, payload, PcapngWriter, readAll, TmpDir } from './helpers.js';
 

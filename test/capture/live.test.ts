@@ -25,7 +25,8 @@ import {
   type LiveCapture,
   type LiveDeps,
 } from '../../src/capture/live.js';
-import { NetmatrixError, UsageError } from '../../src/errors.js';
+import { NetmatrixError, UsageError } from '../../src/model/errors.js';
+import { SUPPORTED_LINK_TYPES } from '../../src/decode/link.js';
 
 const ROOT_DIR = fileURLToPath(new URL('../../', import.meta.url));
 const IS_ROOT = process.getuid?.() === 0;
@@ -204,7 +205,7 @@ describe('openLive without privilege (cap replaced)', () => {
 
   it('an interface with a link type netmatrix cannot decode: unsupported-linktype, already opened handles closed', async () => {
     const f = fakeCap({ open: (d) => (d === 'lo' ? 'ETHERNET' : 'IEEE802_11_RADIO') });
-    const err = await errorOf(openLive({ interfaces: ['lo', 'eth0'] }, f.deps));
+    const err = await errorOf(openLive({ interfaces: ['lo', 'eth0'], linkTypes: SUPPORTED_LINK_TYPES }, f.deps));
     expect(err.code).toBe('unsupported-linktype');
     expect(err.exitCode).toBe(2);
     expect(err.message).toBe(

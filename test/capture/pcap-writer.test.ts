@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RawFrame } from '../../src/capture/frame.js';
 import { evidenceTempPath, openEvidence, PCAP_MAGIC_NS, type EvidenceInterface } from '../../src/capture/pcap-writer.js';
-import { CaptureError, UsageError } from '../../src/errors.js';
+import { CaptureError, UsageError } from '../../src/model/errors.js';
 import { corpusBeforeAll, corpusCases, corpusDescribe, corpusIt, publicCorpus } from '../helpers/corpus.js';
 import { epoch, readAll, TmpDir, type ReadResult } from './helpers.js';
 

@@ -17,7 +17,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { startMetrics, type MonitorCounters } from '../../src/report/metrics.js';
+import { startMetrics, type MonitorCounters } from '../../src/monitor/metrics.js';
 
 const execFileP = promisify(execFile);
 

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { Flow } from '../../src/flow/flow.js';
+import { PAYLOAD_CLASSIFIERS, type ClassifiedFlow } from '../../src/classify/classify.js';
 import { connState } from '../../src/flow/flow.js';
 import { FlowTable } from '../../src/flow/table.js';
 import { ACK, FIN, PSH, RST, SYN, connection, realClientHello, tcp, udp } from '../helpers/packets.js';
 
-function run(packets: ReturnType<typeof tcp>[], opts: ConstructorParameters<typeof FlowTable>[0] = {}): Flow[] {
-  const ended: Flow[] = [];
-  const table = new FlowTable(opts, (f) => ended.push(f));
+function run(packets: ReturnType<typeof tcp>[], opts: ConstructorParameters<typeof FlowTable>[0] = {}): ClassifiedFlow[] {
+  const ended: ClassifiedFlow[] = [];
+  const table = new FlowTable(opts, (f) => ended.push(f), PAYLOAD_CLASSIFIERS);
   for (const p of packets) table.add(p);
   table.flush();
   return ended;
@@ -21,7 +21,7 @@ describe('TCP connection tracking (Zeek conn_state and history)', () => {
     expect(f).toBeDefined();
     expect(f?.client).toEqual({ ip: C, port: 40000 });
     expect(f?.server).toEqual({ ip: S, port: 50051 });
-    expect(connState(f as Flow)).toBe('SF');
+    expect(connState(f as ClassifiedFlow)).toBe('SF');
     expect(f?.history).toBe('ShADdFf');
     expect(f?.orig.packets).toBe(5);
     expect(f?.resp.packets).toBe(3);
@@ -33,24 +33,24 @@ describe('TCP connection tracking (Zeek conn_state and history)', () => {
 
   it('liveness connect/close with no payload is SF', () => {
     const [f] = run(connection({ t0: 1, client: C, cport: 40001, server: S, sport: 50051 }));
-    expect(connState(f as Flow)).toBe('SF');
+    expect(connState(f as ClassifiedFlow)).toBe('SF');
     expect(f?.orig.payloadBytes).toBe(0);
   });
 
   it('refused is REJ, unanswered is S0, established and left open is S1', () => {
-    expect(connState(run(connection({ t0: 1, client: C, cport: 1, server: S, sport: 22, end: 'refused' }))[0] as Flow)).toBe('REJ');
-    expect(connState(run(connection({ t0: 1, client: C, cport: 1, server: S, sport: 22, end: 'unanswered' }))[0] as Flow)).toBe('S0');
+    expect(connState(run(connection({ t0: 1, client: C, cport: 1, server: S, sport: 22, end: 'refused' }))[0] as ClassifiedFlow)).toBe('REJ');
+    expect(connState(run(connection({ t0: 1, client: C, cport: 1, server: S, sport: 22, end: 'unanswered' }))[0] as ClassifiedFlow)).toBe('S0');
     const open = run(connection({ t0: 1, client: C, cport: 1, server: S, sport: 14000, request: new Uint8Array(5), end: 'open' }));
-    expect(connState(open[0] as Flow)).toBe('S1');
+    expect(connState(open[0] as ClassifiedFlow)).toBe('S1');
     expect(open[0]?.endReason).toBe('capture-end');
   });
 
   it('RST by the client after data is RSTO, by the server RSTR', () => {
     const base = connection({ t0: 1, client: C, cport: 5, server: S, sport: 80, request: new Uint8Array(3), end: 'open' });
     const rsto = run([...base, tcp({ ts: 2, src: C, sport: 5, dst: S, dport: 80, flags: RST, seq: 1004 })]);
-    expect(connState(rsto[0] as Flow)).toBe('RSTO');
+    expect(connState(rsto[0] as ClassifiedFlow)).toBe('RSTO');
     const rstr = run([...base, tcp({ ts: 2, src: S, sport: 80, dst: C, dport: 5, flags: RST, seq: 5001 })]);
-    expect(connState(rstr[0] as Flow)).toBe('RSTR');
+    expect(connState(rstr[0] as ClassifiedFlow)).toBe('RSTR');
   });
 
   it('a SYN-ACK seen first flips the direction (history ^)', () => {
@@ -70,7 +70,7 @@ describe('TCP connection tracking (Zeek conn_state and history)', () => {
     });
     expect(f?.client).toEqual({ ip: C, port: 40000 });
     expect(f?.pickup).toBe(true);
-    expect(connState(f as Flow)).toBe('OTH');
+    expect(connState(f as ClassifiedFlow)).toBe('OTH');
     // Without the port hint the first sender is the client.
     const [g] = run([tcp({ ts: 1, src: S, sport: 50051, dst: C, dport: 40000, flags: ACK, seq: 77 })]);
     expect(g?.client.ip).toBe(S);
@@ -85,8 +85,8 @@ describe('TCP connection tracking (Zeek conn_state and history)', () => {
   });
 
   it('idle and closed flows leave the table by packet time, never the clock', () => {
-    const ended: Flow[] = [];
-    const table = new FlowTable({ tcpIdleTimeout: 300, udpIdleTimeout: 60, closeDelay: 5 }, (f) => ended.push(f));
+    const ended: ClassifiedFlow[] = [];
+    const table = new FlowTable({ tcpIdleTimeout: 300, udpIdleTimeout: 60, closeDelay: 5 }, (f) => ended.push(f), PAYLOAD_CLASSIFIERS);
     for (const p of connection({ t0: 1000, client: C, cport: 1, server: S, sport: 50051 })) table.add(p);
     table.add(udp({ ts: 1000, src: C, sport: 5000, dst: S, dport: 9999 }));
     expect(ended).toHaveLength(0);
@@ -100,8 +100,8 @@ describe('TCP connection tracking (Zeek conn_state and history)', () => {
   it('the flow cap evicts the oldest flow and counts it', () => {
     const packets = [];
     for (let i = 0; i < 50; i++) packets.push(tcp({ ts: 1 + i / 1000, src: '192.0.2.9', sport: 1000 + i, dst: C, dport: 22, flags: SYN }));
-    const ended: Flow[] = [];
-    const table = new FlowTable({ maxFlows: 10 }, (f) => ended.push(f));
+    const ended: ClassifiedFlow[] = [];
+    const table = new FlowTable({ maxFlows: 10 }, (f) => ended.push(f), PAYLOAD_CLASSIFIERS);
     for (const p of packets) table.add(p);
     expect(table.stats.active).toBe(10);
     expect(table.stats.evicted).toBe(40);
@@ -113,12 +113,12 @@ describe('TCP connection tracking (Zeek conn_state and history)', () => {
 describe('UDP flows', () => {
   it('the first sender is the client; no reply is S0, a reply SF', () => {
     const [a] = run([udp({ ts: 1, src: C, sport: 5555, dst: S, dport: 51820, payload: new Uint8Array(148) })]);
-    expect(connState(a as Flow)).toBe('S0');
+    expect(connState(a as ClassifiedFlow)).toBe('S0');
     const [b] = run([
       udp({ ts: 1, src: C, sport: 5555, dst: S, dport: 51820 }),
       udp({ ts: 2, src: S, sport: 51820, dst: C, dport: 5555 }),
     ]);
-    expect(connState(b as Flow)).toBe('SF');
+    expect(connState(b as ClassifiedFlow)).toBe('SF');
     expect(b?.client.ip).toBe(C);
   });
 });
@@ -147,16 +147,16 @@ describe('first-bytes reassembly for the classifier', () => {
   });
 
   it('a direction gets its prefix at its SYN or first data only: a refused scan probe makes none for the server', () => {
-    const live: Flow[] = [];
-    const table = new FlowTable({}, () => undefined);
-    live.push(table.add(tcp({ ts: 1, src: C, sport: 5, dst: S, dport: 22, flags: SYN, seq: 7 })) as Flow);
+    const live: ClassifiedFlow[] = [];
+    const table = new FlowTable({}, () => undefined, PAYLOAD_CLASSIFIERS);
+    live.push(table.add(tcp({ ts: 1, src: C, sport: 5, dst: S, dport: 22, flags: SYN, seq: 7 })) as ClassifiedFlow);
     expect(live[0]?.origStream).toBeDefined();
     expect(live[0]?.respStream).toBeUndefined();
     table.add(tcp({ ts: 1.001, src: S, sport: 22, dst: C, dport: 5, flags: RST | ACK }));
     expect(live[0]?.respStream).toBeUndefined();
     // Picked up mid-stream (no service ports here, so the first sender is the client): its first data
     // makes its prefix, starting at that segment; the silent side still has none.
-    const f = table.add(tcp({ ts: 2, src: S, sport: 50051, dst: C, dport: 40000, flags: PSH | ACK, seq: 500, payload: new Uint8Array([0x16, 3, 3]) })) as Flow;
+    const f = table.add(tcp({ ts: 2, src: S, sport: 50051, dst: C, dport: 40000, flags: PSH | ACK, seq: 500, payload: new Uint8Array([0x16, 3, 3]) })) as ClassifiedFlow;
     expect(f.client).toEqual({ ip: S, port: 50051 });
     expect(f.origStream?.length).toBe(3);
     expect(f.respStream).toBeUndefined();

@@ -10,7 +10,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { analyzeCaptures } from '../../src/analyze.js';
+import { analyzeCaptures } from '../../src/engine/analyze.js';
 import type { JudgedFlow } from '../../src/policy/judge.js';
 import { loadInventoryFile, loadRuleSet } from '../../src/policy/load.js';
 import { compareFindings, loadExpectation, observedFindings } from '../../src/verify/expectation.js';

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { PAYLOAD_CLASSIFIERS } from '../../src/classify/classify.js';
 import type { Packet } from '../../src/decode/packet.js';
 import { FlowTable } from '../../src/flow/table.js';
 import { inventoryFromFlags, parseInventory } from '../../src/policy/inventory.js';
@@ -16,7 +17,7 @@ function judgeAll(packets: Packet[], matrix = 'native', tunnel: string[] = [], p
   const inventory = inventoryFromFlags({ node: [NODE, NODE2, '10.78.0.2'], researcher: [RES, '10.78.0.1'], vpnserver: [VPN], tunnel });
   const judge = new Judge(loadRuleSet(matrix, phase), inventory);
   const flows: JudgedFlow[] = [];
-  const table = new FlowTable({ isServicePort: judge.isServicePort }, (f) => flows.push(judge.judge(f)));
+  const table = new FlowTable({ isServicePort: judge.isServicePort }, (f) => flows.push(judge.judge(f)), PAYLOAD_CLASSIFIERS);
   for (const p of packets) table.add(p);
   table.flush();
   return { flows, capture: judge.captureFindings() };
@@ -191,7 +192,7 @@ describe('inventory from a hosts file: one machine with several addresses is loc
     const inventory = parseInventory('h.yaml', 'hosts:\n  - {name: n1, role: node, addresses: [10.0.0.2, 192.168.5.2]}\n');
     const judge = new Judge(loadRuleSet('native'), inventory);
     const flows: JudgedFlow[] = [];
-    const table = new FlowTable({}, (f) => flows.push(judge.judge(f)));
+    const table = new FlowTable({}, (f) => flows.push(judge.judge(f)), PAYLOAD_CLASSIFIERS);
     for (const p of connection({ t0: 1, client: '192.168.5.2', cport: 5, server: NODE, sport: 8484 })) table.add(p);
     table.flush();
     expect(flows[0]?.rule).toBe('node-gui');

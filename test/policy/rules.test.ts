@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { RulesError } from '../../src/errors.js';
+import { RulesError } from '../../src/model/errors.js';
 import { parseInventory, RoleResolver, inventoryFromFlags } from '../../src/policy/inventory.js';
 import { builtinMatrices, loadRuleSet } from '../../src/policy/load.js';
 import { parseRuleFile } from '../../src/policy/schema.js';

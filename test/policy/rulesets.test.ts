@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { PAYLOAD_CLASSIFIERS } from '../../src/classify/classify.js';
 import type { Packet } from '../../src/decode/packet.js';
 import { FlowTable } from '../../src/flow/table.js';
 import { inventoryFromFlags } from '../../src/policy/inventory.js';
@@ -15,7 +16,7 @@ function judgeAll(packets: Packet[], matrix: string): JudgedFlow[] {
   const inventory = inventoryFromFlags({ node: [NODE, NODE2], researcher: [RES], vpnserver: [], tunnel: [] });
   const judge = new Judge(loadRuleSet(matrix), inventory);
   const flows: JudgedFlow[] = [];
-  const table = new FlowTable({ isServicePort: judge.isServicePort }, (f) => flows.push(judge.judge(f)));
+  const table = new FlowTable({ isServicePort: judge.isServicePort }, (f) => flows.push(judge.judge(f)), PAYLOAD_CLASSIFIERS);
   for (const p of packets) table.add(p);
   table.flush();
   return flows;

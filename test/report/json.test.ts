@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { analyzeCaptures } from '../../src/analyze.js';
+import { analyzeCaptures } from '../../src/engine/analyze.js';
 import type { JudgedFlow } from '../../src/policy/judge.js';
 import { inventoryFromFlags } from '../../src/policy/inventory.js';
 import { loadInventoryFile, loadRuleSet } from '../../src/policy/load.js';

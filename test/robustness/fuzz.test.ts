@@ -16,12 +16,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
+import { PAYLOAD_CLASSIFIERS } from '../../src/classify/classify.js';
 import { readCaptureFile } from '../../src/capture/file.js';
 import { MAX_KEPT_NOTES, MAX_PCAPNG_INTERFACES, PcapngParser } from '../../src/capture/pcapng.js';
 import { Decoder } from '../../src/decode/decoder.js';
 import { SUPPORTED_LINK_TYPES } from '../../src/decode/link.js';
 import type { Packet } from '../../src/decode/packet.js';
-import { CaptureError } from '../../src/errors.js';
+import { CaptureError } from '../../src/model/errors.js';
 import type { Flow } from '../../src/flow/flow.js';
 import { StreamPrefix } from '../../src/flow/reassembly.js';
 import { FlowTable } from '../../src/flow/table.js';
@@ -443,7 +444,7 @@ describe('(d) FlowTable and StreamPrefix bounds', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 6 }), fc.array(packetArb, { minLength: 1, maxLength: 150 }), (maxFlows, pkts) => {
         const ended: Flow[] = [];
-        const table = new FlowTable({ maxFlows, isServicePort: (_t, p) => p === 443 || p === 50051 }, (f) => ended.push(f));
+        const table = new FlowTable({ maxFlows, isServicePort: (_t, p) => p === 443 || p === 50051 }, (f) => ended.push(f), PAYLOAD_CLASSIFIERS);
         let ts = 1_700_000_000;
         for (const p of pkts) {
           ts += p.dt;

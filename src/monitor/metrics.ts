@@ -18,7 +18,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { isIPv4, isIPv6, type AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../model/errors.js';
 import { FINDING_CODES } from '../policy/judge.js';
 
 /** What the monitor knows; pulled once per scrape. All values are totals since the monitor started. */

@@ -4,14 +4,14 @@
  * node, a GUI reached from another host, plaintext on 50051, a flow no row allows), secagg sessions
  * left open past a timeout while they are still open, and the frames of alerting flows as evidence.
  */
-import type { RawFrame } from './capture/frame.js';
-import { Decoder, OUT_PACKET, type DecoderStats } from './decode/decoder.js';
-import type { Flow } from './flow/flow.js';
-import { FlowTable, type FlowTableOptions, type FlowTableStats } from './flow/table.js';
-import { isOpen } from './flow/tcp-state.js';
-import type { Inventory } from './policy/inventory.js';
-import { FINDING_CODES, Judge, finding, type CaptureFinding, type Finding, type JudgedFlow } from './policy/judge.js';
-import type { RuleSet } from './policy/load.js';
+import type { RawFrame } from '../capture/frame.js';
+import { Decoder, OUT_PACKET, type DecoderStats } from '../decode/decoder.js';
+import { PAYLOAD_CLASSIFIERS, type ClassifiedFlow, type PayloadClassifier } from '../classify/classify.js';
+import { FlowTable, type FlowTableOptions, type FlowTableStats } from '../flow/table.js';
+import { isOpen } from '../flow/tcp-state.js';
+import type { Inventory } from '../policy/inventory.js';
+import { FINDING_CODES, Judge, finding, type CaptureFinding, type Finding, type JudgedFlow } from '../policy/judge.js';
+import type { RuleSet } from '../policy/load.js';
 
 export interface Alert {
   /** Packet time of the alert (seconds since the epoch). */
@@ -44,7 +44,7 @@ const PENDING_FRAMES_PER_FLOW = 16;
 const PENDING_BYTES_TOTAL = 32 * 1024 * 1024;
 
 interface LiveState {
-  flow: Flow;
+  flow: ClassifiedFlow;
   /** Bit per finding code already alerted. */
   alerted: number;
   /** Service seen when last judged (to judge again when the payload speaks). */
@@ -69,7 +69,7 @@ export interface EngineStats {
 
 export class Engine {
   readonly judge: Judge;
-  readonly table: FlowTable;
+  readonly table: FlowTable<PayloadClassifier>;
   readonly decoder: Decoder;
   readonly stats: EngineStats = { frames: 0, bytes: 0, alerts: {}, evidenceFrames: 0, evidenceDropped: 0 };
   private readonly live: Map<number, LiveState> | undefined;
@@ -80,7 +80,7 @@ export class Engine {
     this.judge = new Judge(opts.rules, opts.inventory, opts.secaggTimeout);
     this.decoder = new Decoder(opts.fragmentBytes === undefined ? {} : { fragments: { maxBytes: opts.fragmentBytes } });
     this.live = opts.onAlert ? new Map() : undefined;
-    this.table = new FlowTable({ ...opts.flow, isServicePort: this.judge.isServicePort }, (flow) => this.ended(flow));
+    this.table = new FlowTable({ ...opts.flow, isServicePort: this.judge.isServicePort }, (flow) => this.ended(flow), PAYLOAD_CLASSIFIERS);
   }
 
   get decoderStats(): DecoderStats {
@@ -118,7 +118,7 @@ export class Engine {
     return this.judge.captureFindings();
   }
 
-  private watch(flow: Flow, frame: RawFrame): void {
+  private watch(flow: ClassifiedFlow, frame: RawFrame): void {
     const live = this.live as Map<number, LiveState>;
     let state = live.get(flow.id);
     const isNew = state === undefined;
@@ -203,7 +203,7 @@ export class Engine {
     }
   }
 
-  private ended(flow: Flow): void {
+  private ended(flow: ClassifiedFlow): void {
     const judged = this.judge.judge(flow);
     if (this.live) {
       const state = this.live.get(flow.id);

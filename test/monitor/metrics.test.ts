@@ -1,6 +1,6 @@
 import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { UsageError } from '../../src/errors.js';
+import { UsageError } from '../../src/model/errors.js';
 import { FINDING_CODES } from '../../src/policy/judge.js';
 import {
   ALERT_CODES,
@@ -8,7 +8,7 @@ import {
   startMetrics,
   type MetricsServer,
   type MonitorCounters,
-} from '../../src/report/metrics.js';
+} from '../../src/monitor/metrics.js';
 
 /** Prometheus text format -> { samples: 'name{a="x",b="y"}' -> value, types: name -> type }. */
 function parseExposition(text: string): { samples: Map<string, number>; types: Map<string, string> } {

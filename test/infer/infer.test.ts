@@ -3,13 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { PAYLOAD_CLASSIFIERS } from '../../src/classify/classify.js';
 import { parse } from 'yaml';
 import { runInfer } from '../../src/cli/infer.js';
 import type { CliIO } from '../../src/cli/run.js';
 import type { Packet } from '../../src/decode/packet.js';
-import { NetmatrixError } from '../../src/errors.js';
+import { NetmatrixError } from '../../src/model/errors.js';
 import { FlowTable } from '../../src/flow/table.js';
-import { InferenceCollector, inferFromCaptures, inferenceRules, proposalYaml, type Inference } from '../../src/policy/infer.js';
+import { InferenceCollector, inferFromCaptures, inferenceRules, proposalYaml, type Inference } from '../../src/infer/infer.js';
 import { RoleResolver, parseInventory } from '../../src/policy/inventory.js';
 import { Judge } from '../../src/policy/judge.js';
 import { loadInventoryFile } from '../../src/policy/load.js';
@@ -160,7 +161,7 @@ describe('synthetic evidence', () => {
   function infer(packets: Packet[]): Inference {
     const judge = new Judge(inferenceRules(), { hosts: [], tunnel: [] });
     const collector = new InferenceCollector();
-    const table = new FlowTable({ isServicePort: judge.isServicePort }, (f) => collector.add(judge.judge(f)));
+    const table = new FlowTable({ isServicePort: judge.isServicePort }, (f) => collector.add(judge.judge(f)), PAYLOAD_CLASSIFIERS);
     for (const p of packets.sort((a, b) => a.ts - b.ts)) table.add(p);
     table.flush();
     return collector.result();

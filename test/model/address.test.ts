@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { formatIPv4, formatIPv6, ipv6Text } from '../../src/decode/addr.js';
-import { rng, v6 } from './build.js';
+import { formatIPv4, formatIPv6, ipv6Text } from '../../src/model/address.js';
+import { rng, v6 } from '../decode/build.js';
 
 function fmt6(groups: number[]): string {
   const b = new Uint8Array(16);

@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runFirewall } from '../../src/cli/firewall.js';
 import type { CliIO } from '../../src/cli/run.js';
-import { firewallRuleset, iptablesRuleset, nftRuleset } from '../../src/policy/firewall.js';
+import { firewallRuleset, iptablesRuleset, nftRuleset } from '../../src/firewall/firewall.js';
 import { parseInventory } from '../../src/policy/inventory.js';
 import { loadRuleSet } from '../../src/policy/load.js';
 

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { analyzeCaptures } from '../src/analyze.js';
-import { loadInventoryFile, loadRuleSet } from '../src/policy/load.js';
+import { analyzeCaptures } from '../../src/engine/analyze.js';
+import { loadInventoryFile, loadRuleSet } from '../../src/policy/load.js';
 
 describe('analyzeCaptures progress', () => {
   it('reports bytes done against the total size of all inputs (the progress bar needs the total)', () => {

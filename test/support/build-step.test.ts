@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { pathToFileURL } from 'node:url';
-import { isBuildStep } from '../src/build-step.js';
+import { isBuildStep } from '../../src/support/build-step.js';
 
 const saved = process.argv;
 afterEach(() => {

@@ -4,11 +4,11 @@
  * give the same violations.
  */
 import { describe, expect, it } from 'vitest';
-import { readCaptureFile } from '../src/capture/file.js';
-import type { RawFrame } from '../src/capture/frame.js';
-import { Engine, type Alert } from '../src/engine.js';
-import type { JudgedFlow } from '../src/policy/judge.js';
-import { loadInventoryFile, loadRuleSet } from '../src/policy/load.js';
+import { readCaptureFile } from '../../src/capture/file.js';
+import type { RawFrame } from '../../src/capture/frame.js';
+import { Engine, type Alert } from '../../src/engine/engine.js';
+import type { JudgedFlow } from '../../src/policy/judge.js';
+import { loadInventoryFile, loadRuleSet } from '../../src/policy/load.js';
 
 function replay(file: string, opts: { secaggTimeout?: number; matrix?: string; idleAfter?: number } = {}) {
   const alerts: Alert[] = [];

@@ -17,12 +17,12 @@
  * silently. Loopback, multicast and broadcast addresses are ignored. The tunnel network (`tunnel:`)
  * is not inferred: the user adds it (see `proposalYaml`).
  */
-import { analyzeCaptures, type AnalysisResult } from '../analyze.js';
+import { analyzeCaptures, type AnalysisResult } from '../engine/analyze.js';
 import { isFailedAttempt } from '../flow/tcp-state.js';
-import { isGroupAddress, isLoopback, parseIP } from './addr.js';
-import type { JudgedFlow } from './judge.js';
-import { loadRuleSet, type RuleSet } from './load.js';
-import type { ComponentRole } from './schema.js';
+import { isGroupAddress, isLoopback, parseIP } from '../model/address.js';
+import type { JudgedFlow } from '../policy/judge.js';
+import { loadRuleSet, type RuleSet } from '../policy/load.js';
+import type { ComponentRole } from '../model/vocabulary.js';
 
 export type Confidence = 'high' | 'medium' | 'low';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { formatIPv4, formatIPv6, formattedDigest, textDigest } from '../../src/decode/addr.js';
-import { FlowIndex, keyHash, type FlowKey } from '../../src/flow/index.js';
+import { formatIPv4, formatIPv6, formattedDigest, textDigest } from '../../src/model/address.js';
+import { FlowIndex, keyHash, type FlowKey } from '../../src/flow/hash-index.js';
 import { rng } from '../decode/build.js';
 
 interface Entry extends FlowKey {

@@ -30,10 +30,11 @@
  *   and a comment citing its row.
  * - The script replaces only its own table (`table ...; delete table ...; table ... { }`, atomic).
  */
-import type { Cidr } from './addr.js';
-import type { Inventory } from './inventory.js';
-import type { RuleSet } from './load.js';
-import type { ComponentRole, MatrixRow, PortRange, Role, Transport } from './schema.js';
+import type { Cidr } from '../model/address.js';
+import type { Inventory } from '../policy/inventory.js';
+import type { RuleSet } from '../policy/load.js';
+import type { ComponentRole, Role, Transport } from '../model/vocabulary.js';
+import type { MatrixRow, PortRange } from '../policy/schema.js';
 
 export type FirewallFormat = 'nft' | 'iptables' | 'ip6tables';
 

@@ -3,19 +3,19 @@
  * handed to `onFlow` as they end, so memory follows the live flows, not the size of the files.
  * Several files are one run: flows continue across them (a rotated set, or a.pcap b.pcap).
  */
-import { readCaptureFile, type ReadSummary } from './capture/file.js';
-import type { RawFrame } from './capture/frame.js';
-import { frameTime } from './capture/frame.js';
-import { linkTypeName } from './capture/linktypes.js';
-import type { DecoderStats } from './decode/decoder.js';
-import { isSupportedLinkType } from './decode/link.js';
-import { CaptureError } from './errors.js';
+import { readCaptureFile, type ReadSummary } from '../capture/file.js';
+import type { RawFrame } from '../capture/frame.js';
+import { frameTime } from '../capture/frame.js';
+import { linkTypeName } from '../capture/linktypes.js';
+import type { DecoderStats } from '../decode/decoder.js';
+import { isSupportedLinkType } from '../decode/link.js';
+import { CaptureError } from '../model/errors.js';
 import { Engine } from './engine.js';
 import { InputPacedCollector } from './memory.js';
-import type { FlowTableOptions, FlowTableStats } from './flow/table.js';
-import type { Inventory } from './policy/inventory.js';
-import type { CaptureFinding, JudgedFlow } from './policy/judge.js';
-import type { RuleSet } from './policy/load.js';
+import type { FlowTableOptions, FlowTableStats } from '../flow/table.js';
+import type { Inventory } from '../policy/inventory.js';
+import type { CaptureFinding, JudgedFlow } from '../policy/judge.js';
+import type { RuleSet } from '../policy/load.js';
 
 export interface AnalyzeOptions {
   files: string[];

@@ -1,0 +1,17 @@
+/**
+ * The words every stage shares: what a flow can be (service, transport) and who its ends are (roles).
+ * Classification names services, the matrix and the inventory name roles, reports print both.
+ */
+
+/** Roles a flow endpoint can take. `localhost` means: the same machine as the other end. */
+export const ROLES = ['node', 'researcher', 'vpnserver', 'internet', 'localhost'] as const;
+export type Role = (typeof ROLES)[number];
+/** Roles an inventory may give an address (the others are derived). */
+export const COMPONENT_ROLES = ['node', 'researcher', 'vpnserver'] as const;
+export type ComponentRole = (typeof COMPONENT_ROLES)[number];
+
+/** What a flow's payload (or, for port-only services, the matrix's ports) says it carries. */
+export const SERVICES = ['tls', 'http', 'h2c', 'wireguard', 'mpspdz', 'unknown'] as const;
+export type Service = (typeof SERVICES)[number];
+
+export type Transport = 'tcp' | 'udp';
