@@ -1,16 +1,16 @@
 /**
  * The pipeline as one object, for files and live capture alike: frames in; judged flows out as they
  * end; and, when watching live, alerts at the packet that makes a flow a violation (a SYN toward a
- * node, a GUI reached from another host, plaintext on 50051, a flow no row allows), secagg sessions
- * left open past a timeout while they are still open, and the frames of alerting flows as evidence.
+ * node, a GUI reached from another host, plaintext where the row expects TLS, a flow no row allows),
+ * secagg sessions left open past a timeout while they are still open, and the frames of alerting
+ * flows as evidence. The judge says what is a violation; the Engine decides when to ask it.
  */
 import type { RawFrame } from '../capture/frame.js';
 import { Decoder, OUT_PACKET, type DecoderStats } from '../decode/decoder.js';
 import { PAYLOAD_CLASSIFIERS, type ClassifiedFlow, type PayloadClassifier } from '../classify/classify.js';
 import { FlowTable, type FlowTableOptions, type FlowTableStats } from '../flow/table.js';
-import { isOpen } from '../flow/tcp-state.js';
 import type { Inventory } from '../policy/inventory.js';
-import { FINDING_CODES, Judge, finding, type CaptureFinding, type Finding, type JudgedFlow } from '../policy/judge.js';
+import { FINDING_CODES, Judge, type CaptureFinding, type Finding, type JudgedFlow } from '../policy/judge.js';
 import type { RuleSet } from '../policy/load.js';
 
 export interface Alert {
@@ -93,7 +93,7 @@ export class Engine {
 
   /**
    * One frame; true when it decoded to a packet (`decoder.packet`, its time included, is then valid
-   * until the next frame). A boolean, not the time: a returned time was a heap number per packet.
+   * until the next frame). A boolean, not the time: returning the time would box a heap number per packet.
    */
   frame(frame: RawFrame, fileIndex = 0): boolean {
     this.stats.frames++;
@@ -145,7 +145,7 @@ export class Engine {
     if (isNew || service !== state.service) {
       state.service = service;
       const judged = this.judge.provisional(flow);
-      if (isNew) state.mustClose = this.judge.row(judged.rule)?.mustClose === true;
+      if (isNew) state.mustClose = this.judge.mustClose(judged);
       this.raise(state, judged, judged.findings, handled ? undefined : frame);
     }
     // Once the payload is classified nothing more will change before the end (except the secagg
@@ -185,21 +185,12 @@ export class Engine {
   /** Secagg sessions still open after the timeout are reported while still open. */
   private checkSecagg(now: number): void {
     this.lastSecaggCheck = now;
-    const timeout = this.opts.secaggTimeout;
-    if (timeout === undefined || !this.live) return;
+    if (this.judge.secaggTimeout === undefined || !this.live) return;
     const bit = codeBit('secagg-not-closed');
     for (const state of this.live.values()) {
       if (!state.mustClose || state.alerted & bit) continue;
-      const flow = state.flow;
-      if (now - flow.start < timeout || !isOpen(flow.tcp)) continue;
-      const judged = this.judge.provisional(flow);
-      const f = finding(
-        'secagg-not-closed',
-        `secagg session (${judged.rule ?? 'secagg'}) ${flow.client.ip} -> ${flow.server.ip}:${flow.server.port} still open after ${Math.round(now - flow.start)} s (--secagg-timeout ${timeout}); it must close once negotiation completes`,
-      );
-      judged.findings.push(f);
-      judged.verdict = 'violation';
-      this.raise(state, { ...judged, end: now }, [f], undefined);
+      const overdue = this.judge.overdue(state.flow, now);
+      if (overdue) this.raise(state, overdue.flow, [overdue.finding], undefined);
     }
   }
 

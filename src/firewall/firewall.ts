@@ -34,7 +34,7 @@ import type { Cidr } from '../model/address.js';
 import type { Inventory } from '../policy/inventory.js';
 import type { RuleSet } from '../policy/load.js';
 import type { ComponentRole, Role, Transport } from '../model/vocabulary.js';
-import type { MatrixRow, PortRange } from '../policy/schema.js';
+import { portsContain, type MatrixRow, type PortRange } from '../policy/schema.js';
 
 export type FirewallFormat = 'nft' | 'iptables' | 'ip6tables';
 
@@ -62,6 +62,14 @@ interface Accept {
 
 export const TABLE = 'netmatrix';
 export const DROP_COUNTERS = { input: 'input_drop', output: 'output_drop' } as const;
+
+/**
+ * DHCPv6's own ports (RFC 8415): servers answer from 547 to a client's 546. Which host services are
+ * out of scope, and on which ports, the rule files say; that a reply comes back from 547 to 546 is
+ * the protocol's, and no rule row says it.
+ */
+const DHCPV6_CLIENT_PORT = 546;
+const DHCPV6_SERVER_PORT = 547;
 
 /** Comments and log prefixes carry rule-file text: keep it printable and quote-free. */
 function safe(text: string): string {
@@ -182,9 +190,10 @@ export function firewallPlan(rules: RuleSet, inventory: Inventory, role: Compone
   }
   for (const s of rules.outOfScope) {
     accepts.push({ chain: 'output', cite: s.id, transport: s.transport, ports: s.ports, comment: `out of scope ${s.id}` });
-    if (s.transport.includes('udp') && s.ports.some((p) => p.lo <= 546 && p.hi >= 546)) {
+    if (s.transport.includes('udp') && portsContain(s.ports, DHCPV6_CLIENT_PORT)) {
       const linkLocal: Cidr = { version: 6, base: 0xfe80n << 112n, bits: 10, text: 'fe80::/10' };
-      accepts.push({ chain: 'input', cite: s.id, peers: [linkLocal], transport: ['udp'], ports: [{ lo: 546, hi: 546 }], sport: 547, comment: `out of scope ${s.id} (DHCPv6 replies)` });
+      const client = { lo: DHCPV6_CLIENT_PORT, hi: DHCPV6_CLIENT_PORT };
+      accepts.push({ chain: 'input', cite: s.id, peers: [linkLocal], transport: ['udp'], ports: [client], sport: DHCPV6_SERVER_PORT, comment: `out of scope ${s.id} (DHCPv6 replies)` });
     }
   }
   return { accepts, warnings };

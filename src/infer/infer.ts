@@ -1,16 +1,18 @@
 /**
  * `netmatrix infer`: an inventory proposed from traffic alone. Every flow of the captures is judged
- * with an empty inventory (nobody is a component), and its endpoints collect evidence:
+ * with an empty inventory (nobody is a component), and its endpoints collect evidence. The ports and
+ * the roles of each kind of evidence are those of the shipped rule sets' rows (`inferenceRules`):
  *
- * - the server of gRPC on TCP/50051 (TLS, or h2c) is a researcher, its clients are nodes;
- * - the server of WireGuard on UDP/51820 is a vpnserver; its clients are components (node or
- *   researcher: the tunnel hides which);
- * - the peers of secagg (TCP/14000-14099) are components;
- * - before 5.0 (rule set legacy-mqtt): the server of the MQTT broker (TCP/1883, by port only: weak)
- *   and of the restful service (HTTP on TCP/8844) is a researcher (the broker's machine has that role
- *   there); their clients are components (nodes, or a researcher when the broker is elsewhere); an
- *   address that is both a server and a client of these is listed, not proposed;
- * - the server of the node GUI (TCP/8484, 8443) is probably a node (supporting evidence only).
+ * - the server of gRPC (row node-researcher-grpc: TLS, or h2c) is a researcher, its clients are nodes;
+ * - the server of WireGuard (rows *-vpnserver-wireguard) is a vpnserver; its clients are components
+ *   (node or researcher: the tunnel hides which);
+ * - the peers of secagg (rows secagg-node and secagg-researcher) are components;
+ * - before 5.0 (rule set legacy-mqtt): the server of the MQTT broker (row mqtt-broker, by port only:
+ *   weak) and of the restful service (row restful, HTTP) is a researcher (the broker's machine has
+ *   that role there); their clients are components (nodes, or a researcher when the broker is
+ *   elsewhere); an address that is both a server and a client of these is listed, not proposed;
+ * - the server of the node GUI (rows node-gui and node-gui-https) is probably a node (supporting
+ *   evidence only).
  *
  * Each role has a confidence (high / medium / low) from the strength of its evidence; an address with
  * evidence for two roles, or for "a component" only, is listed as an ambiguity, never guessed
@@ -22,7 +24,8 @@ import { isFailedAttempt } from '../flow/tcp-state.js';
 import { isGroupAddress, isLoopback, parseIP } from '../model/address.js';
 import type { JudgedFlow } from '../policy/judge.js';
 import { loadRuleSet, type RuleSet } from '../policy/load.js';
-import type { ComponentRole } from '../model/vocabulary.js';
+import { formatPorts, portsContain, type MatrixRow, type PortRange } from '../policy/schema.js';
+import { COMPONENT_ROLES, type ComponentRole, type Role, type Transport } from '../model/vocabulary.js';
 
 export type Confidence = 'high' | 'medium' | 'low';
 
@@ -31,14 +34,61 @@ type Strength = 1 | 2 | 3;
 
 const CONFIDENCE: Record<Strength, Confidence> = { 3: 'high', 2: 'medium', 1: 'low' };
 
-export const GRPC_PORT = 50051;
-export const WIREGUARD_PORT = 51820;
-export const SECAGG_PORTS = { lo: 14000, hi: 14099 } as const;
-export const NODE_GUI_PORTS = [8484, 8443] as const;
-/** Fed-BioMed before 5.0: the MQTT broker and the restful file service. */
-export const MQTT_PORT = 1883;
-export const RESTFUL_PORT = 8844;
 type LegacyService = 'MQTT broker' | 'restful service';
+
+/** One service the inference looks for, as the rows that allow it define it. */
+interface Served {
+  transport: Transport[];
+  ports: PortRange[];
+  /** The ports as the evidence names them ("50051"). */
+  label: string;
+  /** The role of its servers; 'component' when the rows name several. */
+  server: ComponentRole | 'component';
+}
+
+/** A service whose clients are components too (not a local-only GUI). */
+interface Watched extends Served {
+  client: ComponentRole | 'component';
+}
+
+/** The rows' one component role, or 'component' when they name several. */
+function componentRole(roles: Role[], what: string): ComponentRole | 'component' {
+  const distinct = [...new Set(roles)];
+  const components = distinct.filter((r): r is ComponentRole => (COMPONENT_ROLES as readonly Role[]).includes(r));
+  if (components.length === 0 || components.length !== distinct.length) {
+    throw new Error(`infer: ${what} names ${distinct.join(', ')}; the inference reads component roles only`);
+  }
+  return components.length === 1 ? (components[0] as ComponentRole) : 'component';
+}
+
+/** The rows named `ids` (every row of that name in the rule set); each id must name one. */
+function rowsNamed(rules: RuleSet, ids: string[]): MatrixRow[] {
+  const rows = rules.rows.filter((r) => ids.includes(r.id));
+  const missing = ids.filter((id) => !rows.some((r) => r.id === id));
+  if (missing.length > 0) throw new Error(`infer: no row ${missing.join(', ')} in rule set ${rules.name}`);
+  return rows;
+}
+
+/** The service the rows named `ids` allow, seen from its server's side. */
+function served(rules: RuleSet, ids: string[]): Served {
+  const rows = rowsNamed(rules, ids);
+  const ports: PortRange[] = [];
+  for (const r of rows) for (const p of r.ports) if (!ports.some((q) => q.lo === p.lo && q.hi === p.hi)) ports.push(p);
+  return {
+    transport: [...new Set(rows.flatMap((r) => r.transport))],
+    ports,
+    label: formatPorts(ports),
+    server: componentRole(rows.flatMap((r) => r.to), `rows ${ids.join(', ')} (to)`),
+  };
+}
+
+/** The service the rows named `ids` allow, both ends components. */
+function watched(rules: RuleSet, ids: string[]): Watched {
+  const client = componentRole(rowsNamed(rules, ids).flatMap((r) => r.from), `rows ${ids.join(', ')} (from)`);
+  return { ...served(rules, ids), client };
+}
+
+const carries = (w: Served, flow: JudgedFlow): boolean => w.transport.includes(flow.transport) && portsContain(w.ports, flow.server.port);
 
 /** One kind of evidence about one address, aggregated over its flows. */
 interface Clue {
@@ -104,6 +154,22 @@ const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' 
 export class InferenceCollector {
   private readonly clues = new Map<string, Map<string, Clue>>();
   private readonly seen = new Set<string>();
+  private readonly grpc: Watched;
+  private readonly wireguard: Watched;
+  private readonly secagg: Watched;
+  private readonly mqtt: Watched;
+  private readonly restful: Watched;
+  private readonly nodeGui: Served;
+
+  /** `rules`: a rule set holding the rows the evidence is read from (`inferenceRules()`). */
+  constructor(rules: RuleSet) {
+    this.grpc = watched(rules, ['node-researcher-grpc']);
+    this.wireguard = watched(rules, ['node-vpnserver-wireguard', 'researcher-vpnserver-wireguard']);
+    this.secagg = watched(rules, ['secagg-node', 'secagg-researcher']);
+    this.mqtt = watched(rules, ['mqtt-broker']);
+    this.restful = watched(rules, ['restful']);
+    this.nodeGui = served(rules, ['node-gui', 'node-gui-https']);
+  }
 
   add(flow: JudgedFlow): void {
     const client = flow.client.ip;
@@ -116,74 +182,81 @@ export class InferenceCollector {
     const port = flow.server.port;
     const alpn = [...(flow.tls?.alpn ?? []), ...(flow.tls?.alpnSelected === undefined ? [] : [flow.tls.alpnSelected])];
 
-    if (flow.transport === 'tcp' && port === GRPC_PORT) {
+    const grpc = this.grpc;
+    if (carries(grpc, flow)) {
       const failed = isFailedAttempt(flow.state);
       let strength: Strength;
       let kind: string;
       if (failed) {
         strength = 1;
-        kind = 'connection attempt (refused or unanswered) on 50051';
+        kind = `connection attempt (refused or unanswered) on ${grpc.label}`;
       } else if (flow.service === 'tls' && flow.serviceBy === 'payload') {
         strength = alpn.includes('h2') ? 3 : 2;
-        kind = 'TLS on 50051';
+        kind = `TLS on ${grpc.label}`;
       } else if (flow.service === 'h2c' && flow.serviceBy === 'payload') {
         strength = 2;
-        kind = 'plaintext gRPC (h2c) on 50051';
+        kind = `plaintext gRPC (h2c) on ${grpc.label}`;
       } else if (flow.serviceBy === 'payload') {
-        return; // another protocol on 50051: no evidence of gRPC
+        return; // another protocol on the gRPC port: no evidence of gRPC
       } else {
         strength = 1;
-        kind = 'TCP connection without payload on 50051';
+        kind = `TCP connection without payload on ${grpc.label}`;
       }
-      this.clue(server, 'researcher', `server of ${kind}`, strength, client, alpn);
-      this.clue(client, 'node', `client of ${kind}`, strength, server, alpn);
+      this.clue(server, grpc.server, `server of ${kind}`, strength, client, alpn);
+      this.clue(client, grpc.client, `client of ${kind}`, strength, server, alpn);
       return;
     }
-    if (flow.transport === 'udp' && port === WIREGUARD_PORT) {
+    const wg = this.wireguard;
+    if (carries(wg, flow)) {
       let strength: Strength;
       let kind: string;
       if (flow.service === 'wireguard' && flow.serviceBy === 'payload') {
         const answered = flow.server.packets > 0 && (flow.wireguard ?? []).some((t) => t === 2 || t === 4);
         strength = answered ? 3 : 2;
-        kind = answered ? 'WireGuard on UDP/51820' : 'WireGuard on UDP/51820 (no answer)';
+        kind = answered ? `WireGuard on UDP/${wg.label}` : `WireGuard on UDP/${wg.label} (no answer)`;
       } else if (flow.service === 'unknown' && flow.server.packets === 0) {
         strength = 1;
-        kind = 'unanswered datagrams on UDP/51820';
+        kind = `unanswered datagrams on UDP/${wg.label}`;
       } else {
         return;
       }
-      this.clue(server, 'vpnserver', `server of ${kind}`, strength, client, []);
-      this.clue(client, 'component', `client of ${kind}`, strength, server, []);
+      this.clue(server, wg.server, `server of ${kind}`, strength, client, []);
+      this.clue(client, wg.client, `client of ${kind}`, strength, server, []);
       return;
     }
-    if (flow.transport === 'tcp' && port >= SECAGG_PORTS.lo && port <= SECAGG_PORTS.hi && !isFailedAttempt(flow.state)) {
+    const secagg = this.secagg;
+    if (carries(secagg, flow) && !isFailedAttempt(flow.state)) {
       if (flow.service === 'http' || flow.service === 'h2c') return; // not MP-SPDZ
-      this.clue(server, 'component', `server of secagg on ${port}`, 2, client, []);
-      this.clue(client, 'component', `client of secagg on ${port}`, 2, server, []);
+      this.clue(server, secagg.server, `server of secagg on ${port}`, 2, client, []);
+      this.clue(client, secagg.client, `client of secagg on ${port}`, 2, server, []);
       return;
     }
-    if (flow.transport === 'tcp' && (port === MQTT_PORT || port === RESTFUL_PORT) && !isFailedAttempt(flow.state)) {
+    const mqtt = carries(this.mqtt, flow);
+    if ((mqtt || carries(this.restful, flow)) && !isFailedAttempt(flow.state)) {
+      let watchedService: Watched;
       let kind: string;
       let strength: Strength;
       let legacy: LegacyService;
-      if (port === MQTT_PORT) {
+      if (mqtt) {
         // No MQTT signature in the classifier: the port, bytes both ways, and no other protocol.
         if (flow.service !== 'unknown' || !flow.history.includes('D') || !flow.history.includes('d')) return;
-        kind = 'TCP/1883 with data both ways (MQTT port, payload not checked)';
+        watchedService = this.mqtt;
+        kind = `TCP/${watchedService.label} with data both ways (MQTT port, payload not checked)`;
         strength = 1;
         legacy = 'MQTT broker';
       } else {
         if (flow.service !== 'http' || flow.serviceBy !== 'payload') return;
-        kind = 'HTTP on 8844 (restful service)';
+        watchedService = this.restful;
+        kind = `HTTP on ${watchedService.label} (restful service)`;
         strength = 2;
         legacy = 'restful service';
       }
-      this.clue(server, 'researcher', `server of ${kind}`, strength, client, [], false, legacy);
-      this.clue(client, 'component', `client of ${kind}`, strength, server, [], false, legacy);
+      this.clue(server, watchedService.server, `server of ${kind}`, strength, client, [], false, legacy);
+      this.clue(client, watchedService.client, `client of ${kind}`, strength, server, [], false, legacy);
       return;
     }
-    if (flow.transport === 'tcp' && (NODE_GUI_PORTS as readonly number[]).includes(port) && !isFailedAttempt(flow.state)) {
-      this.clue(server, 'node', `server on ${port} (node GUI port)`, 1, client, [], true);
+    if (carries(this.nodeGui, flow) && !isFailedAttempt(flow.state)) {
+      this.clue(server, this.nodeGui.server, `server on ${port} (node GUI port)`, 1, client, [], true);
     }
   }
 
@@ -350,7 +423,11 @@ function describeClue(c: Clue): string {
   return text;
 }
 
-/** A rule set whose ports cover every service the inference looks at (for mid-stream pickups). */
+/**
+ * The rows the inference reads its evidence from (native, vpn with the installation rows, and
+ * legacy-mqtt together); judging with them also makes every port it looks at a service port (for
+ * mid-stream pickups).
+ */
 export function inferenceRules(): RuleSet {
   const native = loadRuleSet('native');
   const vpn = loadRuleSet('vpn', 'install');
@@ -365,10 +442,11 @@ export interface InferOptions {
 
 /** Reads the captures (one run, like `analyze`) and infers. Capture errors propagate. */
 export function inferFromCaptures(opts: InferOptions): { inference: Inference; analysis: AnalysisResult } {
-  const collector = new InferenceCollector();
+  const rules = inferenceRules();
+  const collector = new InferenceCollector(rules);
   const analysis = analyzeCaptures({
     files: opts.files,
-    rules: inferenceRules(),
+    rules,
     inventory: { hosts: [], tunnel: [] },
     onFlow: (f) => collector.add(f),
     ...(opts.onWarning ? { onWarning: opts.onWarning } : {}),

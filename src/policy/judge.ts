@@ -81,6 +81,12 @@ export interface JudgedFlow {
   /** Why the flow left the table. */
   endReason: EndReason;
   rule: string | null;
+  /**
+   * The rows the flow counts for: its own row; for a violation no row allows, the rows serving its
+   * transport and port toward its server's role on its layer (what it tried to reach); none otherwise.
+   * The HTML report marks these rows seen or violated. Not part of the JSON record.
+   */
+  targets: readonly string[];
   /** For out-of-scope flows, why (host service row id, "multicast", "unrelated"). */
   scope?: string | undefined;
   verdict: Verdict;
@@ -90,6 +96,16 @@ export interface JudgedFlow {
 export function finding(code: FindingCode, message: string): Finding {
   return { code, severity: SEVERITY[code], message };
 }
+
+/** A must-close session found still open past the secagg timeout, as judged at that moment. */
+export interface OverdueSession {
+  flow: JudgedFlow;
+  /** The secagg-not-closed finding (also the last of `flow.findings`). */
+  finding: Finding;
+}
+
+/** Shared by every flow that targets no row: the array is never written. */
+const NO_ROWS: readonly string[] = Object.freeze([]);
 
 const STATE_WORDS: Partial<Record<ConnState, string>> = {
   S0: 'unanswered (S0)',
@@ -113,6 +129,10 @@ export class Judge {
   private readonly clientRolesSeen = { underlay: new Set<Role>(), tunnel: new Set<Role>() };
   /** Sorted, merged port table of the matrix (for mid-stream pickups). */
   private readonly servicePorts: Record<'tcp' | 'udp', { lo: number; hi: number }[]>;
+  /** Each row's `targets` (its own id), built once so judging a flow allocates no array for it. */
+  private readonly ownTargets = new Map<MatrixRow, readonly string[]>();
+  /** Ids of the rows whose sessions must close (secagg). */
+  private readonly mustCloseRows: ReadonlySet<string>;
 
   /**
    * `secaggTimeout`: seconds a must-close (secagg) session may last; longer is secagg-not-closed even
@@ -128,6 +148,8 @@ export class Judge {
     this.guiRows = rules.rows.filter((r) => r.localOnly);
     this.servicePorts = { tcp: [], udp: [] };
     for (const row of rules.rows) for (const t of row.transport) this.servicePorts[t].push(...row.ports);
+    for (const row of rules.rows) this.ownTargets.set(row, Object.freeze([row.id]));
+    this.mustCloseRows = new Set(rules.rows.filter((r) => r.mustClose).map((r) => r.id));
   }
 
   /** Ports the matrix serves on: decides the server side of a flow picked up mid-stream. */
@@ -146,8 +168,31 @@ export class Judge {
     return this.evaluate(flow, false);
   }
 
-  row(id: string | null): MatrixRow | undefined {
-    return id === null ? undefined : this.rules.rows.find((r) => r.id === id);
+  /** The flow's row requires its sessions to close (secagg): live, its timer is watched. */
+  mustClose(judged: JudgedFlow): boolean {
+    return judged.rule !== null && this.mustCloseRows.has(judged.rule);
+  }
+
+  /**
+   * Live: a must-close (secagg) TCP session still open `secaggTimeout` seconds after it started is
+   * a violation before it ends. Its judgement so far, as of `now`, with the secagg-not-closed finding;
+   * undefined when there is no timeout, the session is within it or closed, or its row need not close.
+   * Nothing is counted (as `provisional`).
+   */
+  overdue(flow: ClassifiedFlow, now: number): OverdueSession | undefined {
+    const timeout = this.secaggTimeout;
+    if (timeout === undefined || flow.transport !== 'tcp' || now - flow.start < timeout || !isOpen(flow.tcp)) return undefined;
+    const judged = this.evaluate(flow, false);
+    const rule = judged.rule;
+    if (rule === null || !this.mustCloseRows.has(rule)) return undefined;
+    const f = finding(
+      'secagg-not-closed',
+      `secagg session (${rule}) ${flow.client.ip} -> ${flow.server.ip}:${flow.server.port} still open after ${Math.round(now - flow.start)} s (--secagg-timeout ${timeout}); it must close once negotiation completes`,
+    );
+    judged.findings.push(f);
+    judged.verdict = 'violation';
+    judged.end = now;
+    return { flow: judged, finding: f };
   }
 
   private evaluate(flow: ClassifiedFlow, final: boolean): JudgedFlow {
@@ -266,16 +311,22 @@ export class Judge {
     else if (row) verdict = 'allowed';
     else if (local) verdict = 'local';
     else verdict = 'out-of-scope';
+    const shownServerRole: Role = local && serverRole === 'internet' ? 'localhost' : serverRole;
+    const targets = row
+      ? (this.ownTargets.get(row) ?? NO_ROWS)
+      : verdict === 'violation'
+        ? this.targetedRows(transport, port, shownServerRole, layer)
+        : NO_ROWS;
 
     // Every key is always there (undefined when it does not apply): one object shape for all flows,
-    // so the report's accessors stay monomorphic (with the optional keys added on demand, flows came
-    // in half a dozen shapes and writing the JSON report cost 7 µs a flow).
+    // so the report's accessors stay monomorphic. Optional keys added on demand would give flows half
+    // a dozen shapes, and the JSON report's per-flow cost would grow several times over.
     const payload = flow.classifier.result;
     const judged: JudgedFlow = {
       id: flow.id,
       transport,
       client: endpoint(flow.client.ip, flow.client.port, clientRole, client, flow.orig),
-      server: endpoint(flow.server.ip, flow.server.port, local && serverRole === 'internet' ? 'localhost' : serverRole, server, flow.resp),
+      server: endpoint(flow.server.ip, flow.server.port, shownServerRole, server, flow.resp),
       service,
       serviceBy,
       tls: payload.tls,
@@ -290,11 +341,24 @@ export class Judge {
       tunnel,
       endReason: flow.endReason ?? 'capture-end',
       rule: row ? row.id : null,
+      targets,
       scope,
       verdict,
       findings,
     };
     return judged;
+  }
+
+  /**
+   * The rows a violating flow without a row tried to reach: same transport, port, server role and
+   * layer, whoever the client was.
+   */
+  private targetedRows(transport: 'tcp' | 'udp', port: number, serverRole: Role, layer: 'underlay' | 'tunnel'): readonly string[] {
+    let ids: string[] | undefined;
+    for (const r of this.rules.rows) {
+      if (r.transport.includes(transport) && portsContain(r.ports, port) && r.to.includes(serverRole) && r.via === layer) (ids ??= []).push(r.id);
+    }
+    return ids ?? NO_ROWS;
   }
 
   /** Payload first; the matrix's port only when the payload says nothing (or the service has no signature). */

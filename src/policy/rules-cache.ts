@@ -1,6 +1,6 @@
 /**
  * The shipped rule sets, precompiled at build time (`npm run build` writes dist/rules-cache.json):
- * loading the yaml package and parsing the YAML was about a tenth of a second of every run, longer
+ * loading the yaml package and parsing the YAML takes about a tenth of a second of a run, longer
  * than judging a small capture. Each entry keeps the YAML text it was compiled from, and is used only
  * while the file in rules/ still has exactly that text: an edited rule file is parsed again, so the
  * cache can be stale but never wrong. Under vitest (src/) there is no cache and every file is parsed.

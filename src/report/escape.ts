@@ -3,7 +3,7 @@
  * Unicode line/paragraph separators and the bidirectional overrides become visible escapes, so a
  * crafted SNI cannot move the cursor, recolour the screen or reorder what a reviewer reads.
  */
-// (Robustness fix: U+061C ARABIC LETTER MARK added here and below; it is a bidi mark like U+200E/U+200F.)
+// U+061C ARABIC LETTER MARK is a bidi mark like U+200E/U+200F: escaped here and in JSON_EXTRA.
 // eslint-disable-next-line no-control-regex
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\\]/g;
 

@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import type { CaptureFinding, JudgedFlow } from '../policy/judge.js';
 import type { RuleSet } from '../policy/load.js';
 import { type Role } from '../model/vocabulary.js';
-import { formatPorts, portsContain, type MatrixRow } from '../policy/schema.js';
+import { formatPorts } from '../policy/schema.js';
 import { escapeText, safeJson } from './escape.js';
 import type { ReportHeader, RunSummary } from './model.js';
 import { evidence } from './table.js';
@@ -157,15 +157,6 @@ function sha256(text: string): string {
 /** No network of any kind: only the page's own inline style and script (by hash) may run. */
 export const CSP = `default-src 'none'; style-src ${sha256(CSS)}; script-src ${sha256(SCRIPT)}; img-src 'none'; font-src 'none'; connect-src 'none'; base-uri 'none'; form-action 'none'`;
 
-function rowMatches(row: MatrixRow, flow: JudgedFlow): boolean {
-  return (
-    row.transport.includes(flow.transport) &&
-    portsContain(row.ports, flow.server.port) &&
-    row.to.includes(flow.server.role) &&
-    row.via === (flow.tunnel ? 'tunnel' : 'underlay')
-  );
-}
-
 function endpointText(e: { ip: string; port: number; role: string; host?: string | undefined }): string {
   return `${e.ip}:${e.port} (${e.role}${e.host !== undefined ? ` ${e.host}` : ''})`;
 }
@@ -231,9 +222,8 @@ export class HtmlWriter implements ReportWriter {
   private addRow(flow: JudgedFlow): void {
     const violates = flow.findings.some((f) => f.severity === 'violation');
     const warns = flow.findings.some((f) => f.severity === 'warning');
-    const ids = flow.rule !== null ? [flow.rule] : violates ? this.rules.rows.filter((r) => rowMatches(r, flow)).map((r) => r.id) : [];
-    if (violates && ids.length === 0) this.violatingWithoutRow++;
-    for (const id of ids) {
+    if (violates && flow.targets.length === 0) this.violatingWithoutRow++;
+    for (const id of flow.targets) {
       const c = this.rowCounts.get(id);
       if (!c) continue;
       if (violates) c.violated++;

@@ -51,8 +51,8 @@ export class JsonlWriter implements ReportWriter {
 /**
  * The members of one flow's JSON record (used by the JSON and JSONL reports and monitor alerts):
  * written straight to text, escaped as safeJson escapes, without building a record object (one per
- * flow was the report's hot path). test/report/json.test.ts holds it equal to safeJson of the record
- * object the report used to build.
+ * flow would make it the report's hot path). test/report/json.test.ts holds it equal to safeJson of the same
+ * record built as an object.
  */
 export function flowFields(f: JudgedFlow): string {
   let s = `"id":${num(f.id)},"transport":${str(f.transport)},"client":${endpoint(f.client)},"server":${endpoint(f.server)},"service":${str(f.service)},"serviceBy":${str(f.serviceBy)}`;

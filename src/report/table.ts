@@ -84,9 +84,9 @@ export class TableWriter implements ReportWriter {
       const each = Math.max(16, Math.floor((this.opts.width - used) / flexible));
       options.colWidths = [...fixed, ...new Array<number>(flexible).fill(each)];
     }
-    // Robustness fix: cli-table3 wraps (wrapOnWordBoundary: false) by raw string length, escape codes
-    // included, so a bold header that only just fits ("evidence" in a 16-column cell) was cut inside
-    // its reset code and sent a broken CSI to the terminal. Bold only the headers whose codes fit.
+    // cli-table3 wraps (wrapOnWordBoundary: false) by raw string length, escape codes included: a
+    // bold header that only just fits ("evidence" in a 16-column cell) would be cut inside its reset
+    // code and send a broken CSI to the terminal. Bold only the headers whose codes fit.
     const widths = options.colWidths;
     options.head = head.map((h, i) => {
       const width = widths?.[i];
@@ -124,9 +124,8 @@ export class TableWriter implements ReportWriter {
     const out: string[] = [];
     const h = this.header;
     if (h) {
-      // Robustness fix: escaped like every other cell. Capture names come from the shell (a rotated
-      // set copied off a compromised machine can name its files with escape sequences), the title
-      // from a rules file.
+      // Escaped like every other cell: capture names come from the shell (a rotated set copied off a
+      // compromised machine can name its files with escape sequences), the title from a rules file.
       out.push(escapeText(`netmatrix: matrix ${h.matrix.name} (${h.matrix.title}), phase ${h.matrix.phase}`));
       out.push(escapeText(`captures: ${h.files.join(', ')}`));
     }
@@ -167,7 +166,7 @@ export class TableWriter implements ReportWriter {
       out.push(`decoder: ${summary.decode.malformed} malformed, ${summary.decode.truncated} truncated packets (see --format json summary.decode.weirds)`);
     }
     if (summary.flowTable.evicted > 0) out.push(`flow table: ${summary.flowTable.evicted} flows evicted at --max-flows`);
-    // Robustness fix: hitting the fragment reassembly bound is reported here too, not only in JSON.
+    // Hitting the fragment reassembly bound loses datagrams: the table says so, as the JSON summary does.
     if (summary.decode.fragmentsEvicted > 0) {
       out.push(`ip fragments: ${summary.decode.fragmentsEvicted} incomplete datagrams evicted at the reassembly memory bound`);
     }

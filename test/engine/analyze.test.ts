@@ -16,7 +16,7 @@ describe('analyzeCaptures progress', () => {
       onProgress: (done, all) => calls.push([done, all]),
     });
     expect(calls.length).toBeGreaterThanOrEqual(files.length);
-    // Before the fix the total was 0 for any file with a frame, so the bar never showed.
+    // Every call reports the same total, the files' summed size: a total of 0 would keep the progress bar hidden.
     expect(new Set(calls.map(([, all]) => all))).toEqual(new Set([total]));
     expect(calls.at(-1)).toEqual([total, total]);
     for (let i = 1; i < calls.length; i++) expect(calls[i]![0]).toBeGreaterThanOrEqual(calls[i - 1]![0]);

@@ -13,7 +13,7 @@ import { FlowTable } from '../../src/flow/table.js';
 import { InferenceCollector, inferFromCaptures, inferenceRules, proposalYaml, type Inference } from '../../src/infer/infer.js';
 import { RoleResolver, parseInventory } from '../../src/policy/inventory.js';
 import { Judge } from '../../src/policy/judge.js';
-import { loadInventoryFile } from '../../src/policy/load.js';
+import { loadInventoryFile, type RuleSet } from '../../src/policy/load.js';
 import { connection, realClientHello, udp } from '../helpers/packets.js';
 
 const CAPTURES = fileURLToPath(new URL('../../captures/', import.meta.url));
@@ -158,9 +158,9 @@ describe('synthetic evidence', () => {
     hello = await realClientHello('researcher', ['h2']);
   });
 
-  function infer(packets: Packet[]): Inference {
-    const judge = new Judge(inferenceRules(), { hosts: [], tunnel: [] });
-    const collector = new InferenceCollector();
+  function infer(packets: Packet[], rules: RuleSet = inferenceRules()): Inference {
+    const judge = new Judge(rules, { hosts: [], tunnel: [] });
+    const collector = new InferenceCollector(rules);
     const table = new FlowTable({ isServicePort: judge.isServicePort }, (f) => collector.add(judge.judge(f)), PAYLOAD_CLASSIFIERS);
     for (const p of packets.sort((a, b) => a.ts - b.ts)) table.add(p);
     table.flush();
@@ -228,6 +228,26 @@ describe('synthetic evidence', () => {
     expect(inference.hosts.some((h) => h.addresses.includes('127.0.0.1'))).toBe(false);
     expect(roleOf(inference, '10.0.0.10')).toBe('vpnserver');
     expect(roleOf(inference, '10.0.0.2')).toBeUndefined();
+  });
+
+  it('reads its ports and roles from the rule set: gRPC moved to 50052 is looked for there only', () => {
+    const rules = inferenceRules();
+    const moved = { ...rules, rows: rules.rows.map((r) => (r.id === 'node-researcher-grpc' ? { ...r, ports: [{ lo: 50052, hi: 50052 }] } : r)) };
+    const packets = (): Packet[] => [
+      ...connection({ t0: 1, client: '10.0.0.5', cport: 40000, server: '10.0.0.1', sport: 50052, request: hello }),
+      ...connection({ t0: 2, client: '10.0.0.6', cport: 40001, server: '10.0.0.2', sport: 50051, request: hello }),
+    ];
+    const inference = infer(packets(), moved);
+    expect(roleOf(inference, '10.0.0.1')).toBe('researcher');
+    expect(roleOf(inference, '10.0.0.5')).toBe('node');
+    expect(inference.hosts.find((h) => h.addresses.includes('10.0.0.1'))?.evidence[0]).toMatch(/^server of TLS on 50052 /);
+    expect(roleOf(inference, '10.0.0.2')).toBeUndefined();
+    expect(roleOf(infer(packets()), '10.0.0.2')).toBe('researcher');
+  });
+
+  it('a rule set without the rows it reads from is refused', () => {
+    const rules = inferenceRules();
+    expect(() => new InferenceCollector({ ...rules, rows: rules.rows.filter((r) => r.id !== 'restful') })).toThrow(/no row restful/);
   });
 });
 

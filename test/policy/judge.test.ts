@@ -199,3 +199,79 @@ describe('inventory from a hosts file: one machine with several addresses is loc
     expect(flows[0]?.findings).toEqual([]);
   });
 });
+
+describe('the rows a flow targets', () => {
+  it('its own row; for a violation no row allows, the rows on its port toward its server role and layer; else none', () => {
+    const get = new TextEncoder().encode('GET / HTTP/1.1\r\nHost: node1:8484\r\n\r\n');
+    const { flows } = judgeAll([
+      ...connection({ t0: 1, client: NODE, cport: 1, server: RES, sport: 50051, request: helloH2 }),
+      ...connection({ t0: 2, client: NODE, cport: 2, server: RES, sport: 50051, request: H2_PREFACE }),
+      ...connection({ t0: 3, client: NODE, cport: 3, server: RES, sport: 50051, end: 'refused' }),
+      ...connection({ t0: 4, client: NODE2, cport: 4, server: NODE, sport: 8484, request: get }),
+      ...connection({ t0: 5, client: OUT, cport: 5, server: NODE, sport: 14000, request: new Uint8Array(64) }),
+      ...connection({ t0: 6, client: NODE, cport: 6, server: RES, sport: 8080 }),
+      udp({ ts: 7, src: NODE, sport: 5353, dst: '8.8.8.8', dport: 53, payload: new Uint8Array(30) }),
+    ]);
+    expect(flows.map((f) => `${f.verdict} ${f.rule ?? '-'} [${f.targets.join(',')}]`)).toEqual([
+      'allowed node-researcher-grpc [node-researcher-grpc]',
+      'violation node-researcher-grpc [node-researcher-grpc]',
+      'warning node-researcher-grpc [node-researcher-grpc]',
+      // The GUI reached from another node: the local-only row it tried to reach.
+      'violation - [node-gui]',
+      // Secagg from the Internet into a node: every secagg row toward a node, whoever may call it.
+      'violation - [secagg-node,secagg-researcher]',
+      'violation - []',
+      'out-of-scope - []',
+    ]);
+  });
+
+  it('a flow outside the tunnel does not target the tunnel rows on its port', () => {
+    const { flows } = judgeAll(connection({ t0: 1, client: NODE, cport: 6, server: RES, sport: 50051, request: helloH2 }), 'vpn', ['10.78.0.0/24']);
+    expect(codes(flows[0])).toEqual(['outside-tunnel']);
+    expect(flows[0]?.targets).toEqual([]);
+  });
+});
+
+describe('secagg sessions past the timeout (live)', () => {
+  const inventory = inventoryFromFlags({ node: [NODE, NODE2], researcher: [RES], vpnserver: [], tunnel: [] });
+
+  /** The flow as the table holds it after the packets, still going on. */
+  function live(judge: Judge, packets: Packet[]) {
+    const table = new FlowTable({ isServicePort: judge.isServicePort }, () => undefined, PAYLOAD_CLASSIFIERS);
+    let flow: ReturnType<typeof table.add>;
+    for (const p of packets) flow = table.add(p) ?? flow;
+    if (!flow) throw new Error('no flow');
+    return flow;
+  }
+
+  it('a must-close session open longer than the timeout is overdue: secagg-not-closed, as of now', () => {
+    const judge = new Judge(loadRuleSet('native'), inventory, 10);
+    const flow = live(judge, connection({ t0: 100, client: NODE2, cport: 7, server: NODE, sport: 14002, request: new Uint8Array(64), end: 'open' }));
+    expect(judge.mustClose(judge.provisional(flow))).toBe(true);
+    expect(judge.overdue(flow, 109.9)).toBeUndefined();
+    const overdue = judge.overdue(flow, 111);
+    expect(overdue?.finding).toEqual({
+      code: 'secagg-not-closed',
+      severity: 'violation',
+      message: `secagg session (secagg-node) ${NODE2} -> ${NODE}:14002 still open after 11 s (--secagg-timeout 10); it must close once negotiation completes`,
+    });
+    expect(overdue?.flow.rule).toBe('secagg-node');
+    expect(overdue?.flow.verdict).toBe('violation');
+    expect(overdue?.flow.end).toBe(111);
+    expect(overdue?.flow.findings.map((f) => f.code)).toEqual(['secagg-not-closed']);
+    // Asking is not judging: nothing is counted for the capture.
+    expect(judge.captureFindings()).toEqual([]);
+  });
+
+  it('a closed session, a session with no timeout and a flow whose row need not close are never overdue', () => {
+    const timed = new Judge(loadRuleSet('native'), inventory, 10);
+    const closed = live(timed, connection({ t0: 100, client: NODE2, cport: 7, server: NODE, sport: 14002, request: new Uint8Array(64) }));
+    expect(timed.overdue(closed, 200)).toBeUndefined();
+    const grpc = live(timed, connection({ t0: 100, client: NODE, cport: 8, server: RES, sport: 50051, request: helloH2, end: 'open' }));
+    expect(timed.mustClose(timed.provisional(grpc))).toBe(false);
+    expect(timed.overdue(grpc, 200)).toBeUndefined();
+    const untimed = new Judge(loadRuleSet('native'), inventory);
+    const open = live(untimed, connection({ t0: 100, client: NODE2, cport: 7, server: NODE, sport: 14002, request: new Uint8Array(64), end: 'open' }));
+    expect(untimed.overdue(open, 200)).toBeUndefined();
+  });
+});

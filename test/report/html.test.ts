@@ -29,6 +29,26 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 // eslint-disable-next-line no-control-regex
 const RAW_CONTROLS = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 
+/** The summary of a complete run with these verdicts (no decoder trouble, no inputs listed). */
+function runSummary(verdicts: RunSummary['verdicts']): RunSummary {
+  const flows = Object.values(verdicts).reduce((n, v) => n + v, 0);
+  return {
+    complete: true,
+    frames: 0,
+    flows,
+    verdicts,
+    findings: {},
+    violations: verdicts.violation,
+    warnings: verdicts.warning,
+    start: null,
+    end: null,
+    decode: { packets: 0, truncated: 0, malformed: 0, skipped: 0, fragmentsReassembled: 0, fragmentsEvicted: 0, weirds: {} },
+    flowTable: { evicted: 0, timedOut: 0, otherIpPackets: 0 },
+    inputs: [],
+    exitCode: verdicts.violation > 0 ? 1 : 0,
+  };
+}
+
 describe('--format html (no browser)', () => {
   it('needs --output FILE', async () => {
     const r = await cli('analyze', 'captures/node-gui-exposed.pcap', '--hosts', 'captures/lab.hosts.yaml', '--format', 'html');
@@ -63,18 +83,52 @@ describe('--format html (no browser)', () => {
       tunnel: false,
       endReason: 'closed',
       rule: null,
+      targets: [],
       ...(violation
         ? { verdict: 'violation' as const, findings: [{ code: 'not-in-matrix' as const, severity: 'violation' as const, message: 'no row' }] }
         : { verdict: 'out-of-scope' as const, scope: 'unrelated', findings: [] }),
     });
     for (let i = 0; i < 5000; i++) w.flow(flow(i, i >= 4990));
-    const summary = { exitCode: 1, verdicts: { allowed: 0, violation: 10, warning: 0, local: 0, 'out-of-scope': 4990 }, findings: {}, inputs: [], decode: { malformed: 0, truncated: 0, fragmentsEvicted: 0 }, flowTable: { evicted: 0 }, complete: true, start: null, end: null, frames: 0, flows: 5000, violations: 10, warnings: 0 } as unknown as RunSummary;
-    w.end(summary, []);
+    w.end(runSummary({ allowed: 0, violation: 10, warning: 0, local: 0, 'out-of-scope': 4990 }), []);
     expect(html.match(/<g class="edge /g)).toHaveLength(10);
     expect(html.match(/<g class="edge violation"/g)).toHaveLength(10);
     expect(html).toContain('4990 arrows (4990 flows) left out of the graph (at most 10 arrows).');
     expect(html.match(/<tr class="sev-violation"/g)).toHaveLength(5);
     expect(html).toContain('... and 5 more');
+  });
+
+  it('marks the rows the judge says a flow targeted; a violation that targets none is counted apart', () => {
+    let html = '';
+    const w = new HtmlWriter((t) => (html += t), loadRuleSet('native'), 5, 10);
+    const base: JudgedFlow = {
+      id: 1,
+      transport: 'tcp',
+      client: { ip: '10.0.0.3', port: 40000, role: 'node', packets: 1, bytes: 60 },
+      server: { ip: '10.0.0.2', port: 8484, role: 'node', packets: 1, bytes: 60 },
+      service: 'http',
+      serviceBy: 'payload',
+      state: 'SF',
+      history: 'ShADFf',
+      packets: 2,
+      bytes: 120,
+      start: 1_700_000_000,
+      end: 1_700_000_001,
+      tunnel: false,
+      endReason: 'closed',
+      rule: null,
+      targets: ['node-gui'],
+      verdict: 'violation',
+      findings: [{ code: 'gui-not-localhost', severity: 'violation', message: 'GUI reached' }],
+    };
+    w.flow(base);
+    w.flow({ ...base, id: 2, server: { ...base.server, port: 9999 }, targets: [] });
+    w.flow({ ...base, id: 3, rule: 'researcher-jupyter', targets: ['researcher-jupyter'], verdict: 'allowed', findings: [] });
+    w.end(runSummary({ allowed: 1, violation: 2, warning: 0, local: 0, 'out-of-scope': 0 }), []);
+    const states = [...html.matchAll(/data-rule="([^"]+)" data-state="([^"]+)"/g)].map((m) => `${m[1]} ${m[2]}`);
+    expect(states).toContain('node-gui violated');
+    expect(states).toContain('researcher-jupyter seen');
+    expect(states).toContain('node-researcher-grpc not-seen');
+    expect(html).toContain('1 violating flow matched no row of the matrix');
   });
 
   it('writes one self-contained file with a CSP that forbids the network', async () => {
@@ -223,7 +277,7 @@ browserSuite('--format html in a browser', () => {
     expect(dialogs).toEqual([]);
     // The payloads would call alert() (a dialog) or set a global: neither happened.
     await page.evaluate(() => undefined);
-    expect(await page.evaluate(() => typeof (window as unknown as Record<string, unknown>).pwned)).toBe('undefined');
+    expect(await page.evaluate(() => typeof Reflect.get(window, 'pwned'))).toBe('undefined');
     expect(await page.locator('img').count()).toBe(0);
     expect(await page.locator('script').count()).toBe(2); // the JSON data block and the report's own script
     const text = await page.locator('body').innerText();

@@ -16,8 +16,8 @@ function flowsOf(file: string, inventory = loadInventoryFile('captures/lab.hosts
 }
 
 /**
- * The oracle: the JSON shape of one flow as a record object, the way the report wrote it before
- * flowFields (safeJson of this object). flowFields must write exactly the same text.
+ * The oracle: the JSON shape of one flow as a plain record object (safeJson of this object is the
+ * record's text by definition). flowFields must write exactly the same text.
  */
 function flowRecord(f: JudgedFlow): Record<string, unknown> {
   const rec: Record<string, unknown> = {
@@ -49,7 +49,7 @@ function flowRecord(f: JudgedFlow): Record<string, unknown> {
   return rec;
 }
 
-/** What the JSON report wrote before flowFields: the record object through safeJson. */
+/** The record object through safeJson: the text flowFields must match. */
 const generic = (f: JudgedFlow): string => safeJson(flowRecord(f));
 
 describe('flowFields (the JSON report\'s flow writer)', () => {
