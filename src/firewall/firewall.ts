@@ -30,7 +30,7 @@
  *   and a comment citing its row.
  * - The script replaces only its own table (`table ...; delete table ...; table ... { }`, atomic).
  */
-import type { Cidr } from '../model/address.js';
+import { cidrWithin, formatCidr, type Cidr } from '../model/address.js';
 import type { Inventory } from '../policy/inventory.js';
 import type { RuleSet } from '../policy/load.js';
 import type { ComponentRole, Role, Transport } from '../model/vocabulary.js';
@@ -76,50 +76,11 @@ function safe(text: string): string {
   return text.replace(/[^A-Za-z0-9 ._:/()+,=-]/g, '_').slice(0, 100);
 }
 
-function formatAddress(version: 4 | 6, value: bigint): string {
-  if (version === 4) {
-    return [24n, 16n, 8n, 0n].map((s) => ((value >> s) & 0xffn).toString()).join('.');
-  }
-  const groups: number[] = [];
-  for (let i = 7; i >= 0; i--) groups.push(Number((value >> BigInt(i * 16)) & 0xffffn));
-  // Longest run of two or more zero groups becomes "::".
-  let bestAt = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestAt = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (g: number[]): string => g.map((n) => n.toString(16)).join(':');
-  if (bestAt < 0) return hex(groups);
-  return `${hex(groups.slice(0, bestAt))}::${hex(groups.slice(bestAt + bestLen))}`;
-}
-
-export function formatCidr(c: Cidr): string {
-  const max = c.version === 4 ? 32 : 128;
-  const addr = formatAddress(c.version, c.base);
-  return c.bits === max ? addr : `${addr}/${c.bits}`;
-}
-
-function contains(outer: Cidr, inner: Cidr): boolean {
-  if (outer.version !== inner.version || outer.bits > inner.bits) return false;
-  const shift = BigInt((outer.version === 4 ? 32 : 128) - outer.bits);
-  return inner.base >> shift === outer.base >> shift;
-}
-
 /** Drops blocks inside other blocks (nft rejects overlapping intervals in an anonymous set). */
 function minimalCidrs(cidrs: readonly Cidr[]): Cidr[] {
   const out: Cidr[] = [];
   const sorted = [...cidrs].sort((a, b) => a.bits - b.bits);
-  for (const c of sorted) if (!out.some((o) => contains(o, c))) out.push(c);
+  for (const c of sorted) if (!out.some((o) => cidrWithin(c, o))) out.push(c);
   return out.sort((a, b) => a.version - b.version || (a.base < b.base ? -1 : a.base > b.base ? 1 : a.bits - b.bits));
 }
 
@@ -135,7 +96,7 @@ function mergePorts(ports: readonly PortRange[]): PortRange[] {
 }
 
 function inTunnel(c: Cidr, tunnel: readonly Cidr[]): boolean {
-  return tunnel.some((t) => contains(t, c));
+  return tunnel.some((t) => cidrWithin(c, t));
 }
 
 /** Addresses of a role for a row, or 'any' / 'loopback'. Empty array: nothing known. */

@@ -268,15 +268,30 @@ export function isGroupAddress(version: 4 | 6, value: bigint): boolean {
   return cidrContains(MULTICAST6, 6, value);
 }
 
-/** Canonical text (as decode writes it) of an address given as text, or undefined when malformed. */
-export function canonicalAddress(text: string): string | undefined {
-  const ip = parseIP(text);
-  if (ip === undefined) return undefined;
-  const bytes = new Uint8Array(ip.version === 4 ? 4 : 16);
-  let x = ip.value;
+/** Canonical text (the same as decode writes) of an address held as a number. */
+export function formatAddress(version: 4 | 6, value: bigint): string {
+  const bytes = new Uint8Array(version === 4 ? 4 : 16);
+  let x = value;
   for (let i = bytes.length - 1; i >= 0; i--) {
     bytes[i] = Number(x & 0xffn);
     x >>= 8n;
   }
-  return ip.version === 4 ? bytes.join('.') : ipv6Text(bytes, 0);
+  return version === 4 ? bytes.join('.') : ipv6Text(bytes, 0);
+}
+
+/** A block as text: the address alone for a single host, else address/bits. */
+export function formatCidr(c: Cidr): string {
+  const addr = formatAddress(c.version, c.base);
+  return c.bits === (c.version === 4 ? 32 : 128) ? addr : `${addr}/${c.bits}`;
+}
+
+/** True when every address of `inner` is in `outer`. */
+export function cidrWithin(inner: Cidr, outer: Cidr): boolean {
+  return outer.bits <= inner.bits && cidrContains(outer, inner.version, inner.base);
+}
+
+/** Canonical text (as decode writes it) of an address given as text, or undefined when malformed. */
+export function canonicalAddress(text: string): string | undefined {
+  const ip = parseIP(text);
+  return ip === undefined ? undefined : formatAddress(ip.version, ip.value);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatIPv4, formatIPv6, ipv6Text } from '../../src/model/address.js';
+import { canonicalAddress, cidrWithin, formatAddress, formatCidr, formatIPv4, formatIPv6, ipv6Text, parseCidr, parseIP, type Cidr } from '../../src/model/address.js';
 import { rng, v6 } from '../decode/build.js';
 
 function fmt6(groups: number[]): string {
@@ -97,5 +97,52 @@ describe('IPv4 text', () => {
       if (got !== want) bad.push(`${got} != ${want}`);
     }
     expect(bad).toEqual([]);
+  });
+});
+
+describe('parsed addresses format as decode writes them', () => {
+  it.each([
+    ['10.0.0.1', '10.0.0.1'],
+    ['010.000.000.001', '10.0.0.1'],
+    ['2001:DB8:0:0:0:0:0:1', '2001:db8::1'],
+    ['2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'],
+    ['::ffff:10.0.0.1', '::ffff:10.0.0.1'],
+    ['fe80::1%eth0', 'fe80::1'],
+    ['0:0:0:0:0:0:0:0', '::'],
+  ])('%s -> %s', (text, canonical) => {
+    expect(canonicalAddress(text)).toBe(canonical);
+  });
+
+  it('rejects what is not an address', () => {
+    for (const bad of ['10.0.0', '10.0.0.256', '1::2::3', 'fe80::g', '']) expect(canonicalAddress(bad)).toBeUndefined();
+  });
+
+  it('number -> text agrees with bytes -> text on random IPv6 addresses', () => {
+    const r = rng(7);
+    for (let i = 0; i < 2000; i++) {
+      const b = new Uint8Array(16);
+      // Runs of zero groups are what RFC 5952 is about: make many.
+      for (let g = 0; g < 8; g++) {
+        if (r() < 0.5) continue;
+        const v = Math.floor(r() * 65536);
+        b[2 * g] = v >> 8;
+        b[2 * g + 1] = v & 0xff;
+      }
+      const text = ipv6Text(b, 0);
+      const ip = parseIP(text);
+      expect(ip?.version).toBe(6);
+      expect(formatAddress(6, ip?.value ?? -1n)).toBe(text);
+    }
+  });
+
+  it('CIDR blocks: a host alone, else address/bits; containment', () => {
+    const c = (t: string): Cidr => parseCidr(t) ?? expect.fail(`parseCidr(${t})`);
+    expect(formatCidr(c('10.1.2.3'))).toBe('10.1.2.3');
+    expect(formatCidr(c('10.1.2.3/24'))).toBe('10.1.2.0/24');
+    expect(formatCidr(c('FD00:0::5/64'))).toBe('fd00::/64');
+    expect(cidrWithin(c('10.1.2.0/25'), c('10.1.0.0/16'))).toBe(true);
+    expect(cidrWithin(c('10.1.0.0/16'), c('10.1.2.0/25'))).toBe(false);
+    expect(cidrWithin(c('10.2.0.0/24'), c('10.1.0.0/16'))).toBe(false);
+    expect(cidrWithin(c('fd00::1'), c('10.0.0.0/8'))).toBe(false);
   });
 });
