@@ -63,8 +63,7 @@ function peek(file: string): Peek {
   const result: Peek = { file, linkType: undefined, firstTs: undefined, size: 0 };
   try {
     // The size comes from the reader's first progress report: the read stops at the first frame, so
-    // its summary (which also has the size) never comes back. (Fix: the size was 0 for every file
-    // with a frame, so the progress bar never showed.)
+    // its summary (which also has the size) never comes back.
     readCaptureFile(
       file,
       (frame) => {
@@ -165,8 +164,8 @@ class FileEvents {
   begin(file: string): void {
     this.file = file;
     this.warned = new Set();
-    // Robustness fix: at most MAX_INTERFACE_WARNINGS lines per file, then one count (a crafted
-    // pcapng of a million unsupported interfaces printed a million lines).
+    // At most MAX_INTERFACE_WARNINGS lines per file, then one count: a crafted pcapng may declare a
+    // million unsupported interfaces.
     this.unwarned = 0;
   }
 
