@@ -3,11 +3,11 @@ import { writeSync } from 'node:fs';
 import { run } from './run.js';
 
 /**
- * Robustness fix: stdout is written synchronously, waiting for the reader when a pipe is full.
- * process.stdout.write on a pipe queues in memory whatever the reader has not taken yet, and analyze
- * never yields to the event loop while it reads: `netmatrix analyze scan.pcap --format jsonl | gzip`
- * held the whole report (2.4 GB of RSS for a 1M-flow capture at --max-flows 20000). Waiting keeps
- * memory bounded by --max-flows whatever the consumer's speed.
+ * stdout is written synchronously, waiting for the reader when a pipe is full. process.stdout.write
+ * on a pipe queues in memory whatever the reader has not taken yet, and analyze never yields to the
+ * event loop while it reads: `netmatrix analyze scan.pcap --format jsonl | gzip` would hold the whole
+ * report in memory (2.4 GB of RSS for a 1M-flow capture at --max-flows 20000). Waiting keeps memory
+ * bounded by --max-flows whatever the consumer's speed.
  */
 const pause = new Int32Array(new SharedArrayBuffer(4));
 let stdoutGone = false;

@@ -1,8 +1,8 @@
 /**
  * Report files: written beside the target under a temporary name and renamed at the end, so an
  * interrupted run leaves no half file. A target that exists and is not a regular file (/dev/null, a
- * FIFO, a terminal) is written in place: renaming over it as root replaced the system's /dev/null
- * with a regular file holding the report.
+ * FIFO, a terminal) is written in place: renaming over it as root would replace the system's
+ * /dev/null with a regular file holding the report.
  */
 import { closeSync, existsSync, openSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -11,9 +11,9 @@ import { basename, dirname, join } from 'node:path';
 const TEXT_BUFFER_BYTES = 256 * 1024;
 
 /**
- * Report text gathered as UTF-8 in one reused buffer and handed on in large writes. (Performance: the
- * JSON report wrote every flow with its own system call, or concatenated them into a 64 KiB string
- * that was flattened and encoded again; encoding each piece once into a buffer costs a fraction.)
+ * Report text gathered as UTF-8 in one reused buffer and handed on in large writes: a system call per
+ * flow, or pieces concatenated into a long string that must be flattened and encoded again, cost
+ * several times what encoding each piece once into a buffer costs.
  * `out` must consume the bytes before it returns: the buffer is reused.
  */
 export class TextBuffer {

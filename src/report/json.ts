@@ -49,10 +49,32 @@ export class JsonlWriter implements ReportWriter {
 }
 
 /**
+ * The monitor's JSON lines: {"event":NAME,"at":ISO time,...} as things happen. An alert carries the
+ * members of the flow's record, as the reports write them, and the finding.
+ */
+export class JsonlEventWriter {
+  constructor(private readonly sink: Sink) {}
+
+  alert(at: number, flow: JudgedFlow, finding: Finding): void {
+    this.sink(`{"event":"alert","at":${safeJson(isoTime(at))},${flowFields(flow)},"finding":${safeJson(finding)}}\n`);
+  }
+
+  /** The last line: why the monitor stopped, the run's summary and the findings about the capture. */
+  summary(at: number, stoppedBy: string, summary: RunSummary, captureFindings: CaptureFinding[]): void {
+    this.event('summary', at, { stoppedBy, ...summary, captureFindings });
+  }
+
+  /** Any other event (stats, drops): `fields` follow `event` and `at`, in their own order. */
+  event(event: string, at: number, fields: object): void {
+    this.sink(`${safeJson({ event, at: isoTime(at), ...fields })}\n`);
+  }
+}
+
+/**
  * The members of one flow's JSON record (used by the JSON and JSONL reports and monitor alerts):
  * written straight to text, escaped as safeJson escapes, without building a record object (one per
- * flow would make it the report's hot path). test/report/json.test.ts holds it equal to safeJson of the same
- * record built as an object.
+ * flow would be the report's hot path). test/report/json.test.ts holds it equal to safeJson of the
+ * equivalent record object.
  */
 export function flowFields(f: JudgedFlow): string {
   let s = `"id":${num(f.id)},"transport":${str(f.transport)},"client":${endpoint(f.client)},"server":${endpoint(f.server)},"service":${str(f.service)},"serviceBy":${str(f.serviceBy)}`;

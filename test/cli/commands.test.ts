@@ -1,4 +1,7 @@
-/** The rules and infer commands are reachable from the command line (their logic has its own tests). */
+/**
+ * The rules, infer, firewall and monitor commands are reachable from the command line (their logic has
+ * its own tests); errors of every command come out the same way: one line on stderr, exit 2.
+ */
 import { describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/run.js';
 import { parseInventory } from '../../src/policy/inventory.js';
@@ -39,5 +42,27 @@ describe('command line', () => {
     expect(stdout).toMatch(/tcp dport 50051/);
     const bad = await cli('firewall', '--hosts', 'captures/lab.hosts.yaml', '--role', 'gui');
     expect(bad.code).toBe(2);
+  });
+
+  it('monitor checks its options before it opens an interface: one line, exit 2 (no root needed)', async () => {
+    const monitor = (...args: string[]) => cli('monitor', '-i', 'lo', ...args);
+    const cases: [string[], string][] = [
+      [['--researcher', '10.0.0.1', '--secagg-timeout', '0'], '--secagg-timeout must be a positive number'],
+      [['--researcher', '10.0.0.1', '--stats-interval', '-1'], '--stats-interval must be a positive number'],
+      [['--researcher', '10.0.0.1', '--duration', '0'], '--duration must be a positive number'],
+      [['--researcher', '10.0.0.1', '--max-flows', '0'], '--max-flows must be a positive integer'],
+      [['--researcher', '10.0.0.1', '--matrix', 'nope'], 'unknown matrix "nope"'],
+      // The loopback interface's own addresses stay localhost: no inventory at all.
+      [[], 'no inventory: give --node/--researcher/--vpnserver'],
+    ];
+    for (const [args, message] of cases) {
+      const r = await monitor(...args);
+      expect({ args, code: r.code, stdout: r.stdout }).toEqual({ args, code: 2, stdout: '' });
+      expect(r.stderr.startsWith(`netmatrix: ${message}`), r.stderr).toBe(true);
+      expect(r.stderr.split('\n')).toHaveLength(2);
+    }
+    const missing = await cli('monitor', '--researcher', '10.0.0.1');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toBe('netmatrix: Missing required argument: interface (see netmatrix --help)\n');
   });
 });

@@ -2,14 +2,15 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runRules } from '../../src/cli/rules.js';
-import type { CliIO } from '../../src/cli/run.js';
+import type { CliIO } from '../../src/cli/options.js';
+import { run } from '../../src/cli/run.js';
 
-function run(argv: Parameters<typeof runRules>[0]) {
+/** `netmatrix rules ...argv`, in-process. */
+async function rules(...argv: string[]) {
   let out = '';
   let err = '';
   const io: CliIO = { stdout: (s) => (out += s), stderr: (s) => (err += s), stdoutIsTTY: false, stderrIsTTY: false };
-  const code = runRules(argv, io);
+  const code = await run(['rules', ...argv], io);
   return { code, out, err };
 }
 
@@ -32,8 +33,8 @@ function section(text: string, component: string): string {
 }
 
 describe('netmatrix rules list', () => {
-  it('lists every shipped rule set with its title and file', () => {
-    const { code, out, err } = run({ action: 'list' });
+  it('lists every shipped rule set with its title and file', async () => {
+    const { code, out, err } = await rules('list');
     expect(code).toBe(0);
     expect(err).toBe('');
     const rows = cells(out);
@@ -46,8 +47,8 @@ describe('netmatrix rules list', () => {
 });
 
 describe('netmatrix rules show', () => {
-  it('native prints the node and researcher tables of the 001 page', () => {
-    const { code, out } = run({ action: 'show', name: 'native' });
+  it('native prints the node and researcher tables of the 001 page', async () => {
+    const { code, out } = await rules('show', 'native');
     expect(code).toBe(0);
     expect(out).toMatch(/^native: Fed-BioMed without VPN\/containers/);
     expect(cells(section(out, 'node'))).toEqual([
@@ -70,15 +71,15 @@ describe('netmatrix rules show', () => {
     expect(out).toContain('UDP/53 TCP/53');
   });
 
-  it('native-5.4 has nothing entering a node but the local GUI', () => {
-    const { out } = run({ action: 'show', name: 'native-5.4' });
+  it('native-5.4 has nothing entering a node but the local GUI', async () => {
+    const { out } = await rules('show', 'native-5.4');
     const node = cells(section(out, 'node')).slice(1);
     expect(node.filter((r) => r[0] === 'in')).toEqual([['in', 'localhost', 'node', 'TCP/8484', 'HTTP', 'user', 'optional', 'node GUI']]);
     expect(out).not.toContain('14000');
   });
 
-  it('vpn prints the vpnserver table and HTTPS for the GUI', () => {
-    const { out } = run({ action: 'show', name: 'vpn' });
+  it('vpn prints the vpnserver table and HTTPS for the GUI', async () => {
+    const { out } = await rules('show', 'vpn');
     expect(cells(section(out, 'node'))[1]).toEqual(['out', 'node', 'vpnserver', 'UDP/51820', 'WireGuard', 'backend', 'mandatory', '']);
     expect(cells(section(out, 'node'))[2]).toEqual(['in', 'localhost', 'node', 'TCP/8443', 'HTTPS', 'user', 'optional', 'node GUI']);
     expect(cells(section(out, 'vpnserver')).slice(1).map((r) => r.slice(0, 3))).toEqual([
@@ -86,42 +87,42 @@ describe('netmatrix rules show', () => {
     ]);
   });
 
-  it('legacy-mqtt shows the broker and restful service on the researcher side; install shows its rows', () => {
-    const { out } = run({ action: 'show', name: 'legacy-mqtt' });
+  it('legacy-mqtt shows the broker and restful service on the researcher side; install shows its rows', async () => {
+    const { out } = await rules('show', 'legacy-mqtt');
     const node = cells(section(out, 'node')).slice(1);
     expect(node[0]).toEqual(['out', 'node', 'researcher', 'TCP/1883', 'any (not checked)', 'backend', 'mandatory', expect.stringContaining('MQTT')]);
     expect(node[1]?.slice(0, 5)).toEqual(['out', 'node', 'researcher', 'TCP/8844', 'HTTP']);
-    const install = run({ action: 'show', name: 'install' });
+    const install = await rules('show', 'install');
     expect(install.code).toBe(0);
     expect(cells(section(install.out, 'node'))[1]?.slice(0, 5)).toEqual(['out', 'node', 'Internet', 'TCP/80', 'HTTP']);
   });
 
-  it('an unknown name is a usage error (exit 2, one line)', () => {
-    const { code, out, err } = run({ action: 'show', name: 'nope' });
+  it('an unknown name is a usage error (exit 2, one line)', async () => {
+    const { code, out, err } = await rules('show', 'nope');
     expect(code).toBe(2);
     expect(out).toBe('');
     expect(err).toMatch(/^netmatrix: unknown matrix "nope".*\n$/);
-    expect(run({ action: 'show' }).code).toBe(2);
+    expect((await rules('show')).code).toBe(2);
   });
 });
 
 describe('netmatrix rules check', () => {
   const dir = mkdtempSync(join(tmpdir(), 'netmatrix-rules-'));
 
-  it('a valid file: its row count, exit 0', () => {
+  it('a valid file: its row count, exit 0', async () => {
     const file = join(dir, 'mine.yaml');
     writeFileSync(
       file,
       'matrix: mine\ntitle: my site\ninclude: [host-services]\nrows:\n  - { id: grpc, from: node, to: researcher, transport: tcp, ports: [50051], service: tls, type: backend, status: mandatory }\n',
     );
-    const { code, out, err } = run({ action: 'check', name: file });
+    const { code, out, err } = await rules('check', file);
     expect({ code, out, err }).toEqual({ code: 0, out: `${file}: 1 rows, valid\n`, err: '' });
   });
 
-  it('a bad file: the RulesError line naming file, line and field, exit 2', () => {
+  it('a bad file: the RulesError line naming file, line and field, exit 2', async () => {
     const file = join(dir, 'bad.yaml');
     writeFileSync(file, 'matrix: bad\nrows:\n  - { id: x, from: broker, to: researcher, transport: tcp, ports: [1883], service: mqtt, type: backend, status: optional }\n');
-    const { code, out, err } = run({ action: 'check', name: file });
+    const { code, out, err } = await rules('check', file);
     expect(code).toBe(2);
     expect(out).toBe('');
     expect(err.split('\n')).toHaveLength(2);
@@ -129,8 +130,8 @@ describe('netmatrix rules check', () => {
     expect(err).toMatch(/broker/);
   });
 
-  it('a missing file, exit 2', () => {
-    const { code, err } = run({ action: 'check', name: join(dir, 'missing.yaml') });
+  it('a missing file, exit 2', async () => {
+    const { code, err } = await rules('check', join(dir, 'missing.yaml'));
     expect(code).toBe(2);
     expect(err).toMatch(/cannot read/);
   });

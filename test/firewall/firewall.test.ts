@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runFirewall } from '../../src/cli/firewall.js';
-import type { CliIO } from '../../src/cli/run.js';
+import type { CliIO } from '../../src/cli/options.js';
+import { run as cli } from '../../src/cli/run.js';
 import { firewallRuleset, iptablesRuleset, nftRuleset } from '../../src/firewall/firewall.js';
 import { parseInventory } from '../../src/policy/inventory.js';
 import { loadRuleSet } from '../../src/policy/load.js';
@@ -153,7 +153,7 @@ describe('iptables-restore text (unit)', () => {
   });
 });
 
-describe('runFirewall (CLI entry)', () => {
+describe('netmatrix firewall (CLI entry)', () => {
   function io(): CliIO & { out: string; err: string } {
     const o = { out: '', err: '', stdoutIsTTY: false, stderrIsTTY: false } as CliIO & { out: string; err: string };
     o.stdout = (t) => (o.out += t);
@@ -161,21 +161,22 @@ describe('runFirewall (CLI entry)', () => {
     return o;
   }
 
-  it('prints the nft ruleset for the lab inventory', () => {
+  it('prints the nft ruleset for the lab inventory', async () => {
     const o = io();
-    const code = runFirewall({ matrix: 'native', hosts: 'captures/lab.hosts.yaml', role: 'node', format: 'nft', phase: 'run' }, o);
+    const code = await cli(['firewall', '--matrix', 'native', '--hosts', 'captures/lab.hosts.yaml', '--role', 'node', '--format', 'nft', '--phase', 'run'], o);
     expect(code).toBe(0);
     expect(o.out).toContain('ip daddr 10.77.0.1 tcp dport 50051');
     expect(o.err).toBe('');
   });
 
-  it('a bad matrix or hosts file: exit 2, one line on stderr', () => {
+  it('a bad matrix or hosts file: exit 2, one line on stderr', async () => {
     const o = io();
-    expect(runFirewall({ matrix: 'nope', hosts: 'captures/lab.hosts.yaml', role: 'node', format: 'nft', phase: 'run' }, o)).toBe(2);
-    expect(o.err).toMatch(/^netmatrix: unknown matrix "nope"/);
+    expect(await cli(['firewall', '--matrix', 'nope', '--hosts', 'captures/lab.hosts.yaml', '--role', 'node'], o)).toBe(2);
+    expect(o.err).toMatch(/^netmatrix: unknown matrix "nope".*\n$/);
     const p = io();
-    expect(runFirewall({ matrix: 'native', hosts: '/nonexistent.yaml', role: 'node', format: 'iptables', phase: 'run' }, p)).toBe(2);
+    expect(await cli(['firewall', '--hosts', '/nonexistent.yaml', '--role', 'node', '--format', 'iptables'], p)).toBe(2);
     expect(p.out).toBe('');
+    expect(p.err).toMatch(/^netmatrix: \/nonexistent.yaml: cannot read inventory.*\n$/);
   });
 });
 

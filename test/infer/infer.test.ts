@@ -5,8 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PAYLOAD_CLASSIFIERS } from '../../src/classify/classify.js';
 import { parse } from 'yaml';
-import { runInfer } from '../../src/cli/infer.js';
-import type { CliIO } from '../../src/cli/run.js';
+import { runInfer } from '../../src/cli/commands/infer.js';
+import type { CliIO } from '../../src/cli/options.js';
+import { run } from '../../src/cli/run.js';
 import type { Packet } from '../../src/decode/packet.js';
 import { NetmatrixError } from '../../src/model/errors.js';
 import { FlowTable } from '../../src/flow/table.js';
@@ -252,35 +253,47 @@ describe('synthetic evidence', () => {
 });
 
 describe('netmatrix infer (runInfer)', () => {
-  it('writes the YAML to --output, parseable as --hosts', () => {
+  it('writes the YAML to --output, parseable as --hosts', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'nm-infer-'));
     const out = join(dir, 'hosts.yaml');
     const t = io();
-    expect(runInfer({ captures: [join(CAPTURES, 'researcher-view.pcap')], output: out }, t)).toBe(0);
+    expect(await runInfer({ captures: [join(CAPTURES, 'researcher-view.pcap')], output: out }, t)).toBe(0);
     expect(t.out).toBe('');
     const inv = parseInventory(out, readFileSync(out, 'utf8'));
     expect(inv.hosts.map((h) => `${h.name} ${h.role}`)).toEqual(['researcher researcher', 'node1 node', 'node2 node']);
     expect(readdirSync(dir)).toEqual(['hosts.yaml']);
   });
 
-  it('writes to stdout without --output', () => {
+  it('writes to stdout without --output', async () => {
     const t = io();
-    expect(runInfer({ captures: [join(CAPTURES, 'node-clean.pcapng')] }, t)).toBe(0);
+    expect(await runInfer({ captures: [join(CAPTURES, 'node-clean.pcapng')], output: undefined }, t)).toBe(0);
     expect(t.out).toContain('  - name: researcher\n');
   });
 
-  it('bad input throws a NetmatrixError for the CLI handler (exit 2)', () => {
+  it('bad input throws a NetmatrixError, which the command line reports in one line (exit 2)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'nm-infer-'));
     const bad = join(dir, 'bad.pcap');
     writeFileSync(bad, 'not a capture at all');
     let err: unknown;
     try {
-      runInfer({ captures: [bad] }, io());
+      await runInfer({ captures: [bad], output: undefined }, io());
     } catch (e) {
       err = e;
     }
     expect(err).toBeInstanceOf(NetmatrixError);
     expect((err as NetmatrixError).exitCode).toBe(2);
-    expect(() => runInfer({ captures: [] }, io())).toThrow(NetmatrixError);
+    await expect(runInfer({ captures: [], output: undefined }, io())).rejects.toThrow(NetmatrixError);
+    const t = io();
+    expect(await run(['infer', bad], t)).toBe(2);
+    expect(t.out).toBe('');
+    expect(t.err.startsWith(`netmatrix: ${bad}`)).toBe(true);
+    expect(t.err.split('\n')).toHaveLength(2);
+  });
+
+  it('an --output the file system refuses is a usage error naming the option (exit 2)', async () => {
+    const t = io();
+    expect(await run(['infer', join(CAPTURES, 'node-clean.pcapng'), '--output', '/nonexistent/dir/hosts.yaml'], t)).toBe(2);
+    expect(t.out).toBe('');
+    expect(t.err).toMatch(/^netmatrix: --output \/nonexistent\/dir\/hosts\.yaml: ENOENT.*\n$/);
   });
 });

@@ -5,25 +5,34 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Table from 'cli-table3';
-import { NetmatrixError, UsageError } from '../model/errors.js';
-import { builtinMatrices, builtinRulesDir, loadRuleSet } from '../policy/load.js';
-import { COMPONENT_ROLES, type ComponentRole, type Role } from '../model/vocabulary.js';
-import { formatPorts, parseRuleFile, type MatrixRow, type ScopeRow } from '../policy/schema.js';
-import { escapeText } from '../report/escape.js';
-import type { CliIO } from './run.js';
+import type { Argv } from 'yargs';
+import { UsageError } from '../../model/errors.js';
+import { COMPONENT_ROLES, type ComponentRole, type Role } from '../../model/vocabulary.js';
+import { builtinMatrices, builtinRulesDir, loadRuleSet } from '../../policy/load.js';
+import { formatPorts, parseRuleFile, type MatrixRow, type ScopeRow } from '../../policy/schema.js';
+import { escapeText } from '../../report/escape.js';
+import type { ArgsOf, CliIO, CommandDefinition } from '../options.js';
 
-export interface RulesArgs {
-  action: 'list' | 'show' | 'check';
-  name?: string;
-}
+const builder = (y: Argv) =>
+  y
+    .positional('action', { choices: ['list', 'show', 'check'] as const, demandOption: true })
+    .positional('name', { type: 'string', describe: 'rule set name (show) or YAML file (show, check)' });
+
+export type RulesArgs = ArgsOf<typeof builder>;
 
 const HEAD = ['dir', 'source', 'destination', 'port', 'service', 'type', 'status', 'comment'];
 
-function table(head: string[], rows: string[][]): string {
-  const t = new Table({ head, style: { head: [], border: [], compact: false } });
-  for (const r of rows) t.push(r.map(escapeText));
-  return `${t.toString()}\n`;
+/** A bordered text table of escaped cells. */
+type TableText = (head: string[], rows: string[][]) => string;
+
+/** cli-table3 is loaded only when a table is printed: the other commands' start-up does not pay for it. */
+async function tableText(): Promise<TableText> {
+  const Table = (await import('cli-table3')).default;
+  return (head, rows) => {
+    const t = new Table({ head, style: { head: [], border: [], compact: false } });
+    for (const r of rows) t.push(r.map(escapeText));
+    return `${t.toString()}\n`;
+  };
 }
 
 const SERVICE_WORDS: Record<string, string> = {
@@ -115,7 +124,7 @@ function loadForShow(name: string): Shown {
   return { name: set.name, title: set.title, files: set.files, rows: set.rows, outOfScope: set.outOfScope };
 }
 
-function show(name: string, io: CliIO): number {
+function show(name: string, table: TableText, io: CliIO): number {
   const set = loadForShow(name);
   io.stdout(`${escapeText(set.name)}: ${escapeText(set.title)}\n`);
   io.stdout(`files: ${set.files.map(escapeText).join(', ')}\n`);
@@ -132,7 +141,7 @@ function show(name: string, io: CliIO): number {
   return 0;
 }
 
-function list(io: CliIO): number {
+function list(table: TableText, io: CliIO): number {
   const rows = builtinMatrices().map((name) => {
     const file = join(builtinRulesDir(), `${name}.yaml`);
     const parsed = parseRuleFile(file, readFileSync(file, 'utf8'));
@@ -148,23 +157,22 @@ function check(file: string, io: CliIO): number {
   return 0;
 }
 
-export function runRules(argv: RulesArgs, io: CliIO): number {
-  try {
-    switch (argv.action) {
-      case 'list':
-        return list(io);
-      case 'show':
-        if (!argv.name) throw new UsageError(`rules show: give a rule set name (${builtinMatrices().join(', ')}) or a YAML file`);
-        return show(argv.name, io);
-      case 'check':
-        if (!argv.name) throw new UsageError('rules check: give a rule set file');
-        return check(argv.name, io);
-    }
-  } catch (err) {
-    if (err instanceof NetmatrixError) {
-      io.stderr(`netmatrix: ${escapeText(err.message)}\n`);
-      return err.exitCode;
-    }
-    throw err;
+export async function runRules(args: RulesArgs, io: CliIO): Promise<number> {
+  switch (args.action) {
+    case 'list':
+      return list(await tableText(), io);
+    case 'show':
+      if (!args.name) throw new UsageError(`rules show: give a rule set name (${builtinMatrices().join(', ')}) or a YAML file`);
+      return show(args.name, await tableText(), io);
+    case 'check':
+      if (!args.name) throw new UsageError('rules check: give a rule set file');
+      return check(args.name, io);
   }
 }
+
+export const rulesCommand: CommandDefinition<RulesArgs> = {
+  command: 'rules <action> [name]',
+  describe: 'the shipped matrices: list, show NAME (per component, as the documentation prints it), check FILE',
+  builder,
+  handler: runRules,
+};

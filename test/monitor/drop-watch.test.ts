@@ -1,7 +1,7 @@
 /** DropWatch: what the monitor's `drops` lines say, from successive libpcap counter totals. */
 import { describe, expect, it } from 'vitest';
 import type { InterfaceStats } from '../../src/capture/live.js';
-import { DropWatch } from '../../src/cli/monitor.js';
+import { DropWatch } from '../../src/monitor/drop-watch.js';
 
 function st(name: string, dropped: number, ifDropped = 0): InterfaceStats {
   return { name, linkType: 1, received: 0, captured: 0, dropped, ifDropped, discarded: 0 };
