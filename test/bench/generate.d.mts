@@ -44,13 +44,4 @@ export const NETWORK: {
 export const INVENTORY_FLAGS: string[];
 export const PORTS: { grpc: number; secagg: number[]; wireguard: number; gui: number };
 
-export class Rng {
-  constructor(seed: number);
-  u32(): number;
-  float(): number;
-  int(lo: number, hi: number): number;
-  pick<T>(list: readonly T[]): T;
-  chance(p: number): boolean;
-  exp(mean: number): number;
-  fill<T extends Uint8Array>(buf: T): T;
-}
+export { Rng } from '../helpers/random.mjs';

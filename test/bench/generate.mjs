@@ -30,66 +30,10 @@ import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs as parseCli } from 'node:util';
+import { Rng } from '../helpers/random.mjs';
 
-// ---------------------------------------------------------------------------------------------------
-// PRNG: splitmix32 seeding, sfc32 generator (never Math.random).
-
-export class Rng {
-  constructor(seed) {
-    let s = (Number(seed) >>> 0) ^ 0x5bd1e995;
-    const splitmix = () => {
-      s = (s + 0x9e3779b9) | 0;
-      let z = s;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-      return (z ^ (z >>> 16)) >>> 0;
-    };
-    this.a = splitmix();
-    this.b = splitmix();
-    this.c = splitmix();
-    this.d = splitmix();
-    for (let i = 0; i < 12; i++) this.u32();
-  }
-  u32() {
-    const t = (((this.a + this.b) | 0) + this.d) | 0;
-    this.d = (this.d + 1) | 0;
-    this.a = this.b ^ (this.b >>> 9);
-    this.b = (this.c + (this.c << 3)) | 0;
-    this.c = (this.c << 21) | (this.c >>> 11);
-    this.c = (this.c + t) | 0;
-    return t >>> 0;
-  }
-  /** [0, 1) */
-  float() {
-    return this.u32() / 4294967296;
-  }
-  /** Integer in [lo, hi], both included. */
-  int(lo, hi) {
-    return lo + Math.floor(this.float() * (hi - lo + 1));
-  }
-  pick(list) {
-    return list[Math.floor(this.float() * list.length)];
-  }
-  chance(p) {
-    return this.float() < p;
-  }
-  /** Exponential with the given mean. */
-  exp(mean) {
-    return -Math.log(1 - this.float()) * mean;
-  }
-  fill(buf) {
-    let i = 0;
-    for (; i + 4 <= buf.length; i += 4) {
-      const v = this.u32();
-      buf[i] = v;
-      buf[i + 1] = v >>> 8;
-      buf[i + 2] = v >>> 16;
-      buf[i + 3] = v >>> 24;
-    }
-    for (; i < buf.length; i++) buf[i] = this.u32();
-    return buf;
-  }
-}
+// The seeded PRNG (splitmix32 seeding, sfc32 generator; never Math.random) is the tests' own.
+export { Rng };
 
 // ---------------------------------------------------------------------------------------------------
 // The lab: who is who.

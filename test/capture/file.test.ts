@@ -6,7 +6,9 @@ import type { RawFrame } from '../../src/capture/frame.js';
 import { linkTypeName } from '../../src/capture/linktypes.js';
 import { CaptureError } from '../../src/model/errors.js';
 import { corpusDescribe, corpusIt, publicCorpus } from '../helpers/corpus.js';
-import { buildPcap, fingerprint, payload, PcapngWriter, readAll, TmpDir } from './helpers.js';
+import { pcapBytes } from '../helpers/pcap.js';
+import { PcapngBuilder } from '../helpers/pcapng.js';
+import { fingerprint, payload, readAll, TmpDir } from './helpers.js';
 
 const tmp = new TmpDir();
 afterAll(() => tmp.cleanup());
@@ -96,7 +98,7 @@ corpusDescribe('callbacks', () => {
     // Both IDBs precede the packets in this file, so nothing was delivered.
     expect(seen).toEqual([]);
 
-    const w = new PcapngWriter().shb().idb(1, 0).epb(0, 1n, payload(10)).idb(999, 0).epb(1, 2n, payload(11));
+    const w = new PcapngBuilder().shb().idb(1, 0).epb(0, 1n, payload(10)).idb(999, 0).epb(1, 2n, payload(11));
     const got: number[] = [];
     expect(() =>
       readCaptureFile(tmp.write('late-idb.pcapng', w.bytes()), (f) => got.push(f.caplen), {
@@ -186,7 +188,7 @@ describe('chunk boundaries', () => {
 
   it('a record larger than the chunk grows the buffer', () => {
     const big = payload(200_000, 3);
-    const path = tmp.write('big.pcap', buildPcap({ records: [{ sec: 1, frac: 0, data: payload(10) }, { sec: 2, frac: 0, data: big }] }));
+    const path = tmp.write('big.pcap', pcapBytes([{ sec: 1, nsec: 0, data: payload(10) }, { sec: 2, nsec: 0, data: big }]));
     const { frames, summary } = readAll(path, { chunkSize: 4096 });
     expect(summary.complete).toBe(true);
     expect(frames.map((f) => f.caplen)).toEqual([10, 200_000]);

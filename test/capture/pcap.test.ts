@@ -1,14 +1,12 @@
 import { createRequire } from 'node:module';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pcapFile } from '../helpers/pcap-writer.js';
+import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readCaptureFile } from '../../src/capture/file.js';
 import { PcapParser } from '../../src/capture/pcap.js';
 import type { RawFrame } from '../../src/capture/frame.js';
 import { corpusCases, corpusDescribe, corpusIt, publicCorpus } from '../helpers/corpus.js';
-import { buildPcap, epoch, payload, readAll, readIndex, swapPcap, TmpDir } from './helpers.js';
+import { pcapBytes, swapPcap } from '../helpers/pcap.js';
+import { epoch, payload, readAll, readIndex, TmpDir } from './helpers.js';
 
 const require = createRequire(import.meta.url);
 
@@ -166,7 +164,7 @@ corpusDescribe('nanosecond and byte order', () => {
 
   it('tolerates snaplen 0 and caplen > snaplen up to 256 KiB', () => {
     const big = payload(262_144);
-    const bytes = buildPcap({ snaplen: 0, records: [{ sec: 1, frac: 2, data: payload(100) }, { sec: 3, frac: 4, data: big }] });
+    const bytes = pcapBytes([{ sec: 1, nsec: 2, data: payload(100) }, { sec: 3, nsec: 4, data: big }], { snaplen: 0 });
     const { frames, summary } = readAll(tmp.write('snap0.pcap', bytes));
     expect(summary.complete).toBe(true);
     expect(frames.map((f) => f.caplen)).toEqual([100, 262_144]);
@@ -207,21 +205,15 @@ describe('damaged pcap files', () => {
   });
 
   it('a version 2.3 file swaps only records whose caplen exceeds len', () => {
-    const frames = [
-      { ts: 1, data: new Uint8Array(60) },
-      { ts: 2, data: new Uint8Array(40) },
-    ];
-    const bytes = pcapFile(frames);
-    const dv = new DataView(bytes.buffer);
-    dv.setUint16(6, 3, true); // version 2.3
-    // First record: caplen 60, len 1500 (normal). Second: caplen 40 written as len, len 40 -> 9000 in caplen.
-    dv.setUint32(24 + 12, 1500, true);
-    const second = 24 + 16 + 60;
-    dv.setUint32(second + 8, 9000, true);
-    dv.setUint32(second + 12, 40, true);
-    const file = join(mkdtempSync(join(tmpdir(), 'nm-v23-')), 'v23.pcap');
-    writeFileSync(file, bytes);
-    const out = readAll(file);
+    // First record: caplen 60, len 1500 (normal). Second: 40 bytes, with caplen and len swapped (9000, 40).
+    const bytes = pcapBytes(
+      [
+        { ts: 1, data: new Uint8Array(60), origLen: 1500 },
+        { ts: 2, data: new Uint8Array(40), origLen: 40, caplen: 9000 },
+      ],
+      { version: [2, 3] },
+    );
+    const out = readAll(tmp.write('v23.pcap', bytes));
     expect(out.frames.map((f) => [f.caplen, f.origLen])).toEqual([[60, 1500], [40, 9000]]);
     expect(out.summary.complete).toBe(true);
   });
@@ -241,7 +233,7 @@ describe('damaged pcap files', () => {
   });
 
   it('reports a record cut inside its data with the bytes present', () => {
-    const full = buildPcap({ records: [{ sec: 1, frac: 1, data: payload(60) }, { sec: 2, frac: 2, data: payload(100) }] });
+    const full = pcapBytes([{ sec: 1, nsec: 1, data: payload(60) }, { sec: 2, nsec: 2, data: payload(100) }]);
     const cut = full.subarray(0, 24 + 16 + 60 + 16 + 40);
     const { frames, summary } = readAll(tmp.write('cut.pcap', cut));
     expect(frames.length).toBe(1);
@@ -252,7 +244,7 @@ describe('damaged pcap files', () => {
 
   it('detects caplen 0x7fffffff in constant memory', () => {
     // One good record, a record header claiming 2 GiB, then 4 MiB of filler the reader must not wait for.
-    const head = buildPcap({ records: [{ sec: 1, frac: 1, data: payload(50) }, { sec: 2, frac: 2, data: new Uint8Array(0), caplen: 0x7fffffff }] });
+    const head = pcapBytes([{ sec: 1, nsec: 1, data: payload(50) }, { sec: 2, nsec: 2, data: new Uint8Array(0), caplen: 0x7fffffff }]);
     const bytes = new Uint8Array(head.length + 4 * 1024 * 1024);
     bytes.set(head);
     const path = tmp.write('huge-caplen.pcap', bytes);
@@ -279,12 +271,11 @@ describe('damaged pcap files', () => {
   });
 
   it('throws capture-format for a header-only file that is too short and for version 1.x', () => {
-    const hdr = buildPcap({ records: [] });
+    const hdr = pcapBytes([]);
     expect(() => readCaptureFile(tmp.write('short.pcap', hdr.subarray(0, 20)), () => undefined)).toThrow(
       expect.objectContaining({ code: 'capture-format', message: expect.stringContaining('20 of 24 bytes') }),
     );
-    const v1 = Uint8Array.from(hdr);
-    v1[4] = 1;
+    const v1 = pcapBytes([], { version: [1, 4] });
     expect(() => readCaptureFile(tmp.write('v1.pcap', v1), () => undefined)).toThrow(
       expect.objectContaining({ code: 'capture-format', message: expect.stringContaining('version 1.4') }),
     );

@@ -2,19 +2,9 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readCaptureFile } from '../../src/capture/file.js';
-import {
-  epoch,
-  fingerprint,
-  optTsoffset,
-  optTsresol,
-  payload,
-  PcapngWriter,
-  readAll,
-  TmpDir,
-  type CopiedFrame,
-  type ReadResult,
-} from './helpers.js';
+import { epoch, fingerprint, payload, readAll, TmpDir, type CopiedFrame, type ReadResult } from './helpers.js';
 import { corpusBeforeAll, corpusDescribe, corpusIt, publicCorpus } from '../helpers/corpus.js';
+import { optTsoffset, optTsresol, PcapngBuilder } from '../helpers/pcapng.js';
 
 const tmp = new TmpDir();
 afterAll(() => tmp.cleanup());
@@ -116,7 +106,7 @@ describe('timestamps (if_tsresol, if_tsoffset)', () => {
 
   for (const le of [true, false]) {
     it(`${le ? 'little' : 'big'}-endian section: every resolution converts exactly`, () => {
-      const w = new PcapngWriter().shb(le);
+      const w = new PcapngBuilder().shb(le);
       cases.forEach(([, opts]) => w.idb(1, 65535, opts(le)));
       cases.forEach(([, , ticks], i) => w.epb(i, ticks, payload(20 + i, i)));
       const { frames, summary, interfaces } = readAll(tmp.write(`tsresol-${le}.pcapng`, w.bytes()));
@@ -131,7 +121,7 @@ describe('timestamps (if_tsresol, if_tsoffset)', () => {
 
 describe('block types and sections', () => {
   it('SPB: interface 0, caplen = min(origlen, snaplen, block space), no timestamp', () => {
-    const w = new PcapngWriter()
+    const w = new PcapngBuilder()
       .shb()
       .idb(101, 64)
       .spb(payload(100), 100) // snaplen 64 wins
@@ -153,7 +143,7 @@ describe('block types and sections', () => {
   });
 
   it('obsolete Packet Block (type 2)', () => {
-    const w = new PcapngWriter().shb().idb(1, 0).idb(113, 0, [optTsresol(9)]).pb(1, 1_500_000_000_000_000_001n, payload(33), 40);
+    const w = new PcapngBuilder().shb().idb(1, 0).idb(113, 0, [optTsresol(9)]).pb(1, 1_500_000_000_000_000_001n, payload(33), 40);
     const { frames } = readAll(tmp.write('pb.pcapng', w.bytes()));
     expect(frames.map((f) => [f.linkType, f.interfaceId, epoch(f), f.caplen, f.origLen])).toEqual([
       [113, 1, '1500000000.000000001', 33, 40],
@@ -161,7 +151,7 @@ describe('block types and sections', () => {
   });
 
   it('skips NRB, ISB, DSB, custom and unknown blocks by their length', () => {
-    const w = new PcapngWriter()
+    const w = new PcapngBuilder()
       .shb()
       .block(4, (b) => b.u16(1).u16(8).raw([10, 0, 0, 1, 0x61, 0x62, 0x63, 0]).u32(0)) // NRB
       .idb(1, 0)
@@ -182,7 +172,7 @@ describe('block types and sections', () => {
   });
 
   it('sections switch byte order and reset the interface table', () => {
-    const w = new PcapngWriter()
+    const w = new PcapngBuilder()
       .shb(true)
       .idb(1, 0)
       .idb(113, 0)
@@ -213,7 +203,7 @@ describe('block types and sections', () => {
   });
 
   it('skips an EPB whose caplen exceeds its block', () => {
-    const w = new PcapngWriter().shb().idb(1, 0).epb(0, 1n, payload(8), 8, 200).epb(0, 2n, payload(9));
+    const w = new PcapngBuilder().shb().idb(1, 0).epb(0, 1n, payload(8), 8, 200).epb(0, 2n, payload(9));
     const { frames, summary } = readAll(tmp.write('epb-caplen.pcapng', w.bytes()));
     expect(frames.map((f) => f.caplen)).toEqual([9]);
     expect(summary.stopped?.code).toBe('capture-corrupt');
@@ -221,7 +211,7 @@ describe('block types and sections', () => {
   });
 
   it('bounds warnings: keeps 20 and counts the rest', () => {
-    const w = new PcapngWriter().shb().idb(1, 0);
+    const w = new PcapngBuilder().shb().idb(1, 0);
     for (let i = 0; i < 25; i++) w.epb(5, BigInt(i), payload(4));
     w.epb(0, 99n, payload(4));
     const { frames, summary } = readAll(tmp.write('many.pcapng', w.bytes()));
@@ -330,8 +320,8 @@ describe('damaged pcapng', () => {
   });
 
   it('looks for the next block within 1 MiB only', () => {
-    const build = (gap: number): PcapngWriter =>
-      new PcapngWriter()
+    const build = (gap: number): PcapngBuilder =>
+      new PcapngBuilder()
         .shb()
         .idb(1, 0)
         .epb(0, 1n, payload(20))

@@ -20,22 +20,3 @@ export function concat(...parts: Uint8Array[]): Uint8Array {
   }
   return out;
 }
-
-/** Deterministic PRNG (xorshift32) so that fuzz failures reproduce. */
-export function prng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
-
-export function randomBytes(next: () => number, len: number): Uint8Array {
-  const out = new Uint8Array(len);
-  for (let i = 0; i < len; i++) out[i] = next() & 0xff;
-  return out;
-}

@@ -3,7 +3,8 @@ import { HTTP_PROBE_MAX_BYTES, probeHttpRequest, probeHttpResponse } from '../..
 import type { ProbeResult } from '../../src/classify/probe.js';
 import { tcpStream } from '../helpers/captures.js';
 import { corpusBeforeAll, corpusDescribe, corpusIt } from '../helpers/corpus.js';
-import { ascii, concat, prng, randomBytes } from './bytes.js';
+import { Rng } from '../helpers/random.mjs';
+import { ascii, concat } from './bytes.js';
 
 function matchInfo<T>(r: ProbeResult<T>): T {
   if (r.status !== 'match') throw new Error(`expected match, got ${r.status}`);
@@ -178,12 +179,13 @@ describe('probeHttpResponse', () => {
 
 describe('HTTP probes never throw', () => {
   it('5,000 random buffers per probe, half starting like a request or response', () => {
-    const next = prng(0xbeef);
+    const rng = new Rng(0xbeef);
+    const next = (): number => rng.u32();
     const starts = [ascii('GET / HTTP/1.1\r\n'), ascii('POST '), ascii('HTTP/1.1 '), ascii('HTTP/1.')];
     let reqMatches = 0;
     for (let i = 0; i < 5000; i++) {
       const len = next() % 3 === 0 ? next() % 12_000 : next() % 300;
-      let b = randomBytes(next, len);
+      let b = rng.bytes(len);
       if (i % 2 === 0) b = concat(starts[i % starts.length] as Uint8Array, b);
       const a = probeHttpRequest(b);
       const r = probeHttpResponse(b);

@@ -5,7 +5,8 @@ import { probeTlsClientHello } from '../../src/classify/tls.js';
 import type { ProbeResult } from '../../src/classify/probe.js';
 import { tcpSegments, tcpStream } from '../helpers/captures.js';
 import { corpusDescribe, corpusIt } from '../helpers/corpus.js';
-import { ascii, concat, hex, prng, randomBytes } from './bytes.js';
+import { Rng } from '../helpers/random.mjs';
+import { ascii, concat, hex } from './bytes.js';
 
 function matchInfo<T>(r: ProbeResult<T>): T {
   if (r.status !== 'match') throw new Error(`expected match, got ${r.status}`);
@@ -86,10 +87,11 @@ describe('probeHttp2Preface: rules', () => {
   });
 
   it('5,000 random buffers never throw (half after a real preface)', () => {
-    const next = prng(0x12c);
+    const rng = new Rng(0x12c);
+    const next = (): number => rng.u32();
     let matches = 0;
     for (let i = 0; i < 5000; i++) {
-      let b = randomBytes(next, next() % 400);
+      let b = rng.bytes(next() % 400);
       if (i % 2 === 0) b = concat(HTTP2_PREFACE, b);
       const r = probeHttp2Preface(b);
       if (r.status === 'match') {

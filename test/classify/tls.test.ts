@@ -9,7 +9,9 @@ import {
 import type { ProbeResult, TlsClientHelloInfo, TlsServerHelloInfo } from '../../src/classify/probe.js';
 import { tcpSegments, tcpStream } from '../helpers/captures.js';
 import { corpusBeforeAll, corpusDescribe, corpusIt } from '../helpers/corpus.js';
-import { ascii, concat, hex, prng, randomBytes } from './bytes.js';
+import { Rng } from '../helpers/random.mjs';
+import { clientHello, tlsExtension } from '../helpers/tls.js';
+import { ascii, concat, hex } from './bytes.js';
 
 function matchInfo<T>(r: ProbeResult<T>): T {
   if (r.status !== 'match') throw new Error(`expected match, got ${r.status}`);
@@ -175,7 +177,7 @@ corpusDescribe('probeTlsClientHello on real captures', () => {
 
   it('the answer does not depend on what follows the ClientHello', () => {
     const alone = matchInfo(probeTlsClientHello(chromeClient.subarray(0, CHROME_CH_LEN)));
-    const withCcs = concat(chromeClient.subarray(0, CHROME_CH_LEN), hex('140303000101'), randomBytes(prng(7), 100));
+    const withCcs = concat(chromeClient.subarray(0, CHROME_CH_LEN), hex('140303000101'), new Rng(7).bytes(100));
     expect(matchInfo(probeTlsClientHello(withCcs))).toEqual(alone);
   });
 });
@@ -315,25 +317,7 @@ describe("probeTlsClientHello: 'no' and edge cases", () => {
   it('SNI longer than 255 bytes is cut to 255; strings are not sanitised', () => {
     const name = 'a'.repeat(300);
     const weird = 'x\u0000\u001b[31m\u00e9'; // NUL, ESC sequence, é in UTF-8
-    const mk = (sni: Uint8Array): Uint8Array => {
-      const sniExt = concat(
-        hex('0000'),
-        Uint8Array.from([(sni.length + 5) >> 8, (sni.length + 5) & 0xff, (sni.length + 3) >> 8, (sni.length + 3) & 0xff, 0]),
-        Uint8Array.from([sni.length >> 8, sni.length & 0xff]),
-        sni,
-      );
-      const body = concat(
-        hex('0303'),
-        new Uint8Array(32),
-        hex('00'),
-        hex('0002 1301'),
-        hex('0100'),
-        Uint8Array.from([sniExt.length >> 8, sniExt.length & 0xff]),
-        sniExt,
-      );
-      const msg = concat(Uint8Array.from([1, 0, body.length >> 8, body.length & 0xff]), body);
-      return toRecords(msg, [msg.length]);
-    };
+    const mk = (sni: Uint8Array): Uint8Array => clientHello({ sni });
     expect(matchInfo(probeTlsClientHello(mk(ascii(name)))).sni).toBe('a'.repeat(255));
     expect(matchInfo(probeTlsClientHello(mk(new TextEncoder().encode(weird)))).sni).toBe(weird);
     // Invalid UTF-8 becomes U+FFFD rather than throwing.
@@ -374,12 +358,25 @@ describe("probeTlsClientHello: 'no' and edge cases", () => {
   });
 
   it('a ClientHello whose supported_versions holds only GREASE falls back to legacyVersion', () => {
-    const sv = hex('002b 0003 02 2a2a');
-    const body = concat(hex('0303'), new Uint8Array(32), hex('00 0002 1301 0100'), Uint8Array.from([0, sv.length]), sv);
-    const msg = concat(Uint8Array.from([1, 0, 0, body.length]), body);
-    expect(matchInfo(probeTlsClientHello(toRecords(msg, [msg.length])))).toEqual({
+    const hello = clientHello({ extensions: [tlsExtension(43, [2, 0x2a, 0x2a])] });
+    expect(matchInfo(probeTlsClientHello(hello))).toEqual({
       legacyVersion: 'TLSv1.2',
       maxVersion: 'TLSv1.2',
+      alpn: [],
+    });
+  });
+
+  it("the tests' ClientHello builder (test/helpers/tls.ts) writes what it is asked for", () => {
+    expect(matchInfo(probeTlsClientHello(clientHello({ sni: 'researcher', alpn: ['h2', 'http/1.1'] })))).toEqual({
+      legacyVersion: 'TLSv1.2',
+      maxVersion: 'TLSv1.2',
+      sni: 'researcher',
+      alpn: ['h2', 'http/1.1'],
+    });
+    expect(matchInfo(probeTlsClientHello(clientHello({ sni: 'researcher', tls13: true })))).toEqual({
+      legacyVersion: 'TLSv1.2',
+      maxVersion: 'TLSv1.3',
+      sni: 'researcher',
       alpn: [],
     });
   });
@@ -458,11 +455,12 @@ describe('TLS probes never throw', () => {
   };
 
   it('5,000 random buffers per probe (some with a TLS-looking start)', () => {
-    const next = prng(0x5eed);
+    const rng = new Rng(0x5eed);
+    const next = (): number => rng.u32();
     let matches = 0;
     for (let i = 0; i < 5000; i++) {
       const len = next() % 3 === 0 ? next() % 20_000 : next() % 600;
-      const b = randomBytes(next, len);
+      const b = rng.bytes(len);
       if (i % 2 === 0 && len >= 6) {
         b[0] = i % 4 === 0 ? 22 : 21;
         b[1] = 3;
@@ -480,7 +478,8 @@ describe('TLS probes never throw', () => {
   });
 
   corpusIt('5,000 mutations of real hellos (1-8 random bytes changed, random cut)', () => {
-    const next = prng(42);
+    const rng = new Rng(42);
+    const next = (): number => rng.u32();
     const sources = [chromeClient.subarray(0, CHROME_CH_LEN), curlServer.subarray(0, 200), toRecords(firstHandshakeMessage(curlClient), [50])];
     for (let i = 0; i < 5000; i++) {
       const src = sources[i % sources.length] as Uint8Array;

@@ -3,7 +3,7 @@ import { probeWireGuard } from '../../src/classify/wireguard.js';
 import type { ProbeResult, WireGuardInfo } from '../../src/classify/probe.js';
 import { udpDatagrams } from '../helpers/captures.js';
 import { corpusDescribe } from '../helpers/corpus.js';
-import { prng, randomBytes } from './bytes.js';
+import { Rng } from '../helpers/random.mjs';
 
 function matchInfo<T>(r: ProbeResult<T>): T {
   if (r.status !== 'match') throw new Error(`expected match, got ${r.status}`);
@@ -105,9 +105,10 @@ describe('probeWireGuard: length and header rules', () => {
   });
 
   it('5,000 random datagrams never throw; only well-formed headers match', () => {
-    const next = prng(0x51820);
+    const rng = new Rng(0x51820);
+    const next = (): number => rng.u32();
     for (let i = 0; i < 5000; i++) {
-      const b = randomBytes(next, next() % 1500);
+      const b = rng.bytes(next() % 1500);
       if (i % 2 === 0 && b.length >= 4) {
         b[0] = 1 + (next() % 4);
         b[1] = b[2] = b[3] = 0;

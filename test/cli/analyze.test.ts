@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/run.js';
-import { craftedClientHello, pcapFile, tcpConnectionFrames } from '../helpers/pcap-writer.js';
+import { tcpConnectionFrames } from '../helpers/frames.js';
+import { pcapBytes } from '../helpers/pcap.js';
+import { clientHello } from '../helpers/tls.js';
 
 async function cli(...argv: string[]) {
   let stdout = '';
@@ -16,10 +18,9 @@ const CLEAN = ['captures/node-clean.pcapng', '--hosts', 'captures/lab.hosts.yaml
 const tmp = mkdtempSync(join(tmpdir(), 'nm-cli-'));
 
 function hostileCapture(): string {
-  const sni = new TextEncoder().encode('\u001b]0;pwned\u0007\u001b[2J<script>alert(1)</script>.evil');
-  const hello = craftedClientHello(sni, ['h2', '\u001b[31mred']);
+  const hello = clientHello({ sni: '\u001b]0;pwned\u0007\u001b[2J<script>alert(1)</script>.evil', alpn: ['h2', '\u001b[31mred'] });
   const file = join(tmp, 'hostile.pcap');
-  writeFileSync(file, pcapFile(tcpConnectionFrames(1_700_000_000, '10.0.0.2', 40000, '203.0.113.5', 443, hello)));
+  writeFileSync(file, pcapBytes(tcpConnectionFrames({ t0: 1_700_000_000, client: '10.0.0.2', cport: 40000, server: '203.0.113.5', sport: 443, request: hello })));
   return file;
 }
 
@@ -157,7 +158,7 @@ describe('netmatrix analyze', () => {
       frames.push({ ts: 1_700_000_000 + id / 1000, data: f });
     }
     const file = join(tmp, 'fragments.pcap');
-    writeFileSync(file, pcapFile(frames));
+    writeFileSync(file, pcapBytes(frames));
     const decode = async (...extra: string[]) => {
       const { code, stdout } = await cli('analyze', file, '--node', '10.0.0.2', '--format', 'json', ...extra);
       expect(code).toBe(0);
@@ -171,11 +172,12 @@ describe('netmatrix analyze', () => {
   });
 
   it('several files are one run: flows continue across them', async () => {
-    const frames = tcpConnectionFrames(1_700_000_000, '10.0.0.2', 40000, '10.0.0.1', 50051, craftedClientHello(new TextEncoder().encode('researcher'), ['h2']));
+    const request = clientHello({ sni: 'researcher', alpn: ['h2'] });
+    const frames = tcpConnectionFrames({ t0: 1_700_000_000, client: '10.0.0.2', cport: 40000, server: '10.0.0.1', sport: 50051, request });
     const a = join(tmp, 'part1.pcap');
     const b = join(tmp, 'part2.pcap');
-    writeFileSync(a, pcapFile(frames.slice(0, 4)));
-    writeFileSync(b, pcapFile(frames.slice(4)));
+    writeFileSync(a, pcapBytes(frames.slice(0, 4)));
+    writeFileSync(b, pcapBytes(frames.slice(4)));
     // Given in the wrong order on purpose: files are read in time order.
     const { code, stdout } = await cli('analyze', b, a, '--node', '10.0.0.2', '--researcher', '10.0.0.1', '--format', 'json');
     expect(code).toBe(0);

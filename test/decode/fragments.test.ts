@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Decoder } from '../../src/decode/decoder.js';
 import { FragmentReassembler, PIECE_OVERHEAD } from '../../src/decode/fragments.js';
 import type { DecodeOutcome, Packet } from '../../src/decode/packet.js';
-import { ascii, bytes, frag6, frame, ipv4, ipv6, tcp, udp } from './build.js';
+import { ascii, bytes, frag6, frame, ipv4, ipv6, tcp, udp } from '../helpers/frames.js';
 
 const RAW = 101;
 const text = (b: Uint8Array): string => String.fromCharCode(...b);

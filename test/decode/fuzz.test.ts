@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { Decoder } from '../../src/decode/decoder.js';
 import { SUPPORTED_LINK_TYPES } from '../../src/decode/link.js';
-import { bytes, eth, ext6, frag6, frame, ipv4, ipv6, packetInvariants, rng, sll, sll2, tcp, udp } from './build.js';
+import { bytes, eth, ext6, frag6, frame, ipv4, ipv6, packetInvariants, sll, sll2, tcp, udp } from '../helpers/frames.js';
+import { floats } from '../helpers/random.mjs';
 
 function randomLength(r: () => number): number {
   const x = r();
@@ -27,7 +28,7 @@ function check(decoder: Decoder, n: number, maxBytes: number): void {
 
 describe('random bytes', () => {
   it.each([...SUPPORTED_LINK_TYPES])('link type %i: 10,000 random frames never throw', (lt) => {
-    const r = rng(0xdec0de + lt);
+    const r = floats(0xdec0de + lt);
     const maxBytes = 64 * 1024;
     const decoder = new Decoder({ fragments: { maxBytes, maxDatagrams: 64 } });
     const N = 10_000;
@@ -88,7 +89,7 @@ describe('mutated valid frames', () => {
   ];
 
   it('100,000 mutations of valid frames never throw; the fragment cap holds', () => {
-    const r = rng(42);
+    const r = floats(42);
     const maxBytes = 8 * 1024;
     const decoder = new Decoder({ fragments: { maxBytes, maxDatagrams: 16, timeoutSec: 5 } });
     const N = 100_000;

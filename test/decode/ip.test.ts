@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Decoder } from '../../src/decode/decoder.js';
 import type { DecodeOutcome, Packet } from '../../src/decode/packet.js';
-import { ascii, bytes, ext6, frag6, frame, ipv4, ipv6, tcp, udp } from './build.js';
+import { ascii, bytes, ext6, frag6, frame, ipv4, ipv6, tcp, udp } from '../helpers/frames.js';
 
 const RAW = 101;
 

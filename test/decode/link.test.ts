@@ -9,7 +9,7 @@ import {
   SUPPORTED_LINK_TYPES,
 } from '../../src/decode/link.js';
 import type { DecodeOutcome, Packet } from '../../src/decode/packet.js';
-import { bytes, eth, frame, ipv4, ipv6, sll, sll2, tcp, udp, ascii } from './build.js';
+import { bytes, eth, frame, ipv4, ipv6, sll, sll2, tcp, udp, ascii } from '../helpers/frames.js';
 
 function decode1(linkType: number, data: Uint8Array): DecodeOutcome {
   return new Decoder().decode(frame(linkType, data));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatIPv4, formatIPv6, formattedDigest, textDigest } from '../../src/model/address.js';
 import { FlowIndex, keyHash, type FlowKey } from '../../src/flow/hash-index.js';
-import { rng } from '../decode/build.js';
+import { floats } from '../helpers/random.mjs';
 
 interface Entry extends FlowKey {
   name: string;
@@ -24,7 +24,7 @@ const find = (index: FlowIndex<Entry>, e: Entry): Entry | undefined =>
 
 /** Random adds, deletes and lookups, checked against a Map after every step. */
 function randomOps(seed: number, makeHash: (r: () => number) => number | undefined, steps: number): void {
-  const r = rng(seed);
+  const r = floats(seed);
   const index = new FlowIndex<Entry>();
   const oracle = new Map<string, Entry>();
   const pool: Entry[] = [];
@@ -98,7 +98,7 @@ describe('FlowIndex (the flow table lookup)', () => {
 
 describe('address digests', () => {
   it('the decoder cache gives textDigest of the text it formats, on a miss and on a hit, IPv4 and IPv6', () => {
-    const r = rng(9);
+    const r = floats(9);
     const bytes = new Uint8Array(16);
     for (let i = 0; i < 5000; i++) {
       for (let j = 0; j < 16; j++) bytes[j] = r() < 0.5 ? 0 : Math.floor(r() * 256);

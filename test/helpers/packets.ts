@@ -1,16 +1,11 @@
 /**
  * Decoded packets for flow and judgement tests, built field by field (the decoders have their own
- * tests on real captures). Real payload bytes come from real software (see realClientHello).
+ * tests on real captures). TLS payloads come from tls.ts.
  */
-import { connect as netConnect, createServer } from 'node:net';
-import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import type { Packet } from '../../src/decode/packet.js';
+import { ACK, FIN, PSH, RST, SYN } from './frames.js';
 
-export const SYN = 0x02;
-export const ACK = 0x10;
-export const FIN = 0x01;
-export const RST = 0x04;
-export const PSH = 0x08;
+export { ACK, FIN, PSH, RST, SYN };
 
 export interface Seg {
   ts: number;
@@ -99,28 +94,6 @@ export function connection(opts: {
   out.push(tcp({ ...s, ts: t0 + 0.006, flags: FIN | ACK, seq: sseq }));
   out.push(tcp({ ...c, ts: t0 + 0.007, flags: ACK, seq: cseq + 1 }));
   return out;
-}
-
-/** The ClientHello Node's TLS stack really sends (captured from a loopback socket). */
-export async function realClientHello(servername: string, alpn: string[] | undefined): Promise<Uint8Array> {
-  return new Promise((resolve, reject) => {
-    const server = createServer((sock) => {
-      sock.once('data', (chunk: Buffer) => {
-        resolve(new Uint8Array(chunk));
-        sock.destroy();
-        server.close();
-      });
-    });
-    server.listen(0, '127.0.0.1', () => {
-      const addr = server.address();
-      if (!addr || typeof addr === 'string') return reject(new Error('no port'));
-      const socket = netConnect(addr.port, '127.0.0.1');
-      const opts: ConnectionOptions = { socket, servername, rejectUnauthorized: false };
-      if (alpn) opts.ALPNProtocols = alpn;
-      const tls = tlsConnect(opts);
-      tls.on('error', () => undefined);
-    });
-  });
 }
 
 export const H2_PREFACE = new TextEncoder().encode('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');

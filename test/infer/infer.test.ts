@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PAYLOAD_CLASSIFIERS } from '../../src/classify/classify.js';
 import { parse } from 'yaml';
 import { runInfer } from '../../src/cli/commands/infer.js';
@@ -15,7 +15,8 @@ import { InferenceCollector, inferFromCaptures, inferenceRules, proposalYaml, ty
 import { RoleResolver, parseInventory } from '../../src/policy/inventory.js';
 import { Judge } from '../../src/policy/judge.js';
 import { loadInventoryFile, type RuleSet } from '../../src/policy/load.js';
-import { connection, realClientHello, udp } from '../helpers/packets.js';
+import { connection, udp } from '../helpers/packets.js';
+import { clientHello } from '../helpers/tls.js';
 
 const CAPTURES = fileURLToPath(new URL('../../captures/', import.meta.url));
 const lab = new RoleResolver(loadInventoryFile(join(CAPTURES, 'lab.hosts.yaml')));
@@ -154,10 +155,7 @@ describe('infer on the lab fixtures', () => {
 });
 
 describe('synthetic evidence', () => {
-  let hello: Uint8Array;
-  beforeAll(async () => {
-    hello = await realClientHello('researcher', ['h2']);
-  });
+  const hello = clientHello({ sni: 'researcher', alpn: ['h2'], tls13: true });
 
   function infer(packets: Packet[], rules: RuleSet = inferenceRules()): Inference {
     const judge = new Judge(rules, { hosts: [], tunnel: [] });

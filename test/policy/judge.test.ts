@@ -1,11 +1,12 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PAYLOAD_CLASSIFIERS } from '../../src/classify/classify.js';
 import type { Packet } from '../../src/decode/packet.js';
 import { FlowTable } from '../../src/flow/table.js';
 import { inventoryFromFlags, parseInventory } from '../../src/policy/inventory.js';
 import { Judge, type JudgedFlow } from '../../src/policy/judge.js';
 import { loadRuleSet } from '../../src/policy/load.js';
-import { H2_PREFACE, connection, realClientHello, udp } from '../helpers/packets.js';
+import { H2_PREFACE, connection, udp } from '../helpers/packets.js';
+import { clientHello } from '../helpers/tls.js';
 
 const NODE = '10.0.0.2';
 const NODE2 = '10.0.0.3';
@@ -25,14 +26,9 @@ function judgeAll(packets: Packet[], matrix = 'native', tunnel: string[] = [], p
 
 const codes = (f: JudgedFlow | undefined): string[] => (f?.findings ?? []).map((x) => x.code);
 
-let helloH2: Uint8Array;
-let helloNoAlpn: Uint8Array;
-let helloHttp1: Uint8Array;
-beforeAll(async () => {
-  helloH2 = await realClientHello('researcher', ['h2']);
-  helloNoAlpn = await realClientHello('researcher', undefined);
-  helloHttp1 = await realClientHello('researcher', ['http/1.1']);
-});
+const helloH2 = clientHello({ sni: 'researcher', alpn: ['h2'], tls13: true });
+const helloNoAlpn = clientHello({ sni: 'researcher', tls13: true });
+const helloHttp1 = clientHello({ sni: 'researcher', alpn: ['http/1.1'], tls13: true });
 
 describe('native matrix (revision 001)', () => {
   it('gRPC/TLS from a node to the researcher is allowed by node-researcher-grpc', () => {

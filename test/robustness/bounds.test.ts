@@ -8,17 +8,20 @@
  *     it is reported (JSON summary.decode.fragmentsEvicted, the table's footer);
  *   - pcapng resynchronisation over blocks claiming 16 MiB finishes (it took 3 minutes);
  *   - --output to something that is not a regular file (/dev/null, a FIFO) writes in place.
- * The generated captures (70 MB, 68 MB, 18 MB) are written in chunks to a temporary folder and
- * deleted afterwards. The figures are printed (console) for the record.
+ * The generated captures (70 MB, 68 MB, 18 MB) are written to a temporary folder (the classic pcaps
+ * frame by frame, through the evidence writer) and deleted afterwards. The figures are printed
+ * (console) for the record.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rng } from '../decode/build.js';
+import { eth, ipv4, SYN, tcpFrame } from '../helpers/frames.js';
+import { PcapStream } from '../helpers/pcap.js';
+import { PcapngBuilder } from '../helpers/pcapng.js';
+import { floats } from '../helpers/random.mjs';
 import { analyze } from './cli-check.js';
-import { writePcapngHead } from './layout.js';
 
 const CLI = resolve('dist/bin/netmatrix.cjs');
 const GNU_TIME = '/usr/bin/time';
@@ -44,33 +47,9 @@ beforeAll(() => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// Capture writers (little-endian microsecond pcap, Ethernet), streamed in chunks
+// Capture writers (classic pcap, Ethernet), frame by frame
 
-function pcapHeader(): Buffer {
-  const h = Buffer.alloc(24);
-  h.writeUInt32LE(0xa1b2c3d4, 0);
-  h.writeUInt16LE(2, 4);
-  h.writeUInt16LE(4, 6);
-  h.writeUInt32LE(65535, 16);
-  h.writeUInt32LE(1, 20);
-  return h;
-}
-
-/** Ethernet + IPv4 header at `f` (20-byte header, checksum zero). */
-function ethIpv4(b: Buffer, f: number, proto: number, ipLen: number, src: number[], dst: number[], id = 0, flagsFrag = 0): void {
-  b.fill(0, f, f + 34);
-  b.set([2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00], f);
-  b[f + 14] = 0x45;
-  b.writeUInt16BE(ipLen, f + 16);
-  b.writeUInt16BE(id, f + 18);
-  b.writeUInt16BE(flagsFrag, f + 20);
-  b[f + 22] = 64;
-  b[f + 23] = proto;
-  b.set(src, f + 26);
-  b.set(dst, f + 30);
-}
-
-const SCAN_SOURCE = [203, 0, 113, 7];
+const SCAN_SOURCE = '203.0.113.7';
 const SCAN_T0 = 1_700_000_000;
 
 /**
@@ -79,36 +58,18 @@ const SCAN_T0 = 1_700_000_000;
  * timeout fires, so every flow the cap pushes out is an eviction).
  */
 function writeSynScan(path: string, n: number): void {
-  const REC = 16 + 54;
-  const PER = 16_384;
-  const chunk = Buffer.alloc(REC * PER);
-  const fd = openSync(path, 'w');
-  try {
-    writeSync(fd, pcapHeader());
-    for (let i = 0; i < n; ) {
-      const k = Math.min(PER, n - i);
-      for (let j = 0; j < k; j++, i++) {
-        const o = j * REC;
-        const f = o + 16;
-        const micros = i * 10;
-        chunk.writeUInt32LE(SCAN_T0 + Math.floor(micros / 1e6), o);
-        chunk.writeUInt32LE(micros % 1e6, o + 4);
-        chunk.writeUInt32LE(54, o + 8);
-        chunk.writeUInt32LE(54, o + 12);
-        ethIpv4(chunk, f, 6, 40, SCAN_SOURCE, [10, 0, 0, 1 + (i % 16)]);
-        chunk.fill(0, f + 34, f + 54);
-        chunk.writeUInt16BE(40000, f + 34);
-        chunk.writeUInt16BE(1 + Math.floor(i / 16), f + 36);
-        chunk.writeUInt32BE(i >>> 0, f + 38);
-        chunk[f + 46] = 0x50;
-        chunk[f + 47] = 0x02; // SYN
-        chunk.writeUInt16BE(65535, f + 48);
-      }
-      writeSync(fd, chunk, 0, k * REC);
-    }
-  } finally {
-    closeSync(fd);
+  // One frame, its destination address, port and sequence number rewritten for each SYN.
+  const syn = tcpFrame({ src: SCAN_SOURCE, dst: '10.0.0.1', sport: 40000, dport: 1, flags: SYN, seq: 0 });
+  const v = new DataView(syn.buffer, syn.byteOffset, syn.byteLength);
+  const out = new PcapStream(path);
+  for (let i = 0; i < n; i++) {
+    syn[33] = 1 + (i % 16);
+    v.setUint16(36, 1 + Math.floor(i / 16));
+    v.setUint32(38, i >>> 0);
+    const micros = i * 10;
+    out.write(SCAN_T0 + Math.floor(micros / 1e6), (micros % 1e6) * 1000, syn);
   }
+  out.close();
 }
 
 /**
@@ -118,34 +79,17 @@ function writeSynScan(path: string, n: number): void {
  * evicts; second half: random ids of all 65,536, which the 4,096-datagram bound evicts.
  */
 function writeFragmentFlood(path: string, n: number): void {
-  const r = rng(0xf7a9);
-  const chunk = Buffer.alloc(4 * MB);
-  let at = 0;
-  const fd = openSync(path, 'w');
-  try {
-    writeSync(fd, pcapHeader());
-    for (let i = 0; i < n; i++) {
-      const id = i < n / 2 ? Math.floor(r() * 3000) : Math.floor(r() * 65536);
-      const offset = Math.floor(r() * 2000) * 8;
-      const len = 64 + Math.floor(r() * 449);
-      const flen = 34 + len;
-      if (at + 16 + flen > chunk.length) {
-        writeSync(fd, chunk, 0, at);
-        at = 0;
-      }
-      const micros = i * 100;
-      chunk.writeUInt32LE(SCAN_T0 + Math.floor(micros / 1e6), at);
-      chunk.writeUInt32LE(micros % 1e6, at + 4);
-      chunk.writeUInt32LE(flen, at + 8);
-      chunk.writeUInt32LE(flen, at + 12);
-      ethIpv4(chunk, at + 16, 17, 20 + len, [203, 0, 113, 9], [10, 0, 0, 2], id, 0x2000 | (offset >> 3));
-      chunk.fill(0x41 + (i % 26), at + 50, at + 50 + len);
-      at += 16 + flen;
-    }
-    writeSync(fd, chunk, 0, at);
-  } finally {
-    closeSync(fd);
+  const r = floats(0xf7a9);
+  const out = new PcapStream(path);
+  for (let i = 0; i < n; i++) {
+    const id = i < n / 2 ? Math.floor(r() * 3000) : Math.floor(r() * 65536);
+    const fragOffset = Math.floor(r() * 2000) * 8;
+    const data = new Uint8Array(64 + Math.floor(r() * 449)).fill(0x41 + (i % 26));
+    const frame = eth(0x0800, ipv4({ src: [203, 0, 113, 9], dst: [10, 0, 0, 2], proto: 17, id, mf: true, fragOffset }, data));
+    const micros = i * 100;
+    out.write(SCAN_T0 + Math.floor(micros / 1e6), (micros % 1e6) * 1000, frame);
   }
+  out.close();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -165,9 +109,11 @@ interface Measured {
   stderr: string;
 }
 
+let measured = 0;
+
 function runMeasured(args: string[]): Promise<Measured> {
   const useTime = existsSync(GNU_TIME);
-  const rssFile = join(tmp, `rss-${Math.random().toString(36).slice(2)}`);
+  const rssFile = join(tmp, `rss-${measured++}`);
   const child = useTime
     ? spawn(GNU_TIME, ['-f', '%M', '-o', rssFile, process.execPath, CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
     : spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -313,18 +259,11 @@ describe('no hang, no damage to the system', () => {
     // SHB, IDB, a block with an impossible length, then 1 MiB of (EPB, 16 MiB - 16) pairs whose
     // trailing copies never match, and enough bytes after them that each claim can be checked.
     const claim = 16 * MB - 16;
-    const b = Buffer.alloc(56 + claim + 2 * MB);
-    writePcapngHead(b);
-    b.writeUInt32LE(6, 48);
-    b.writeUInt32LE(13, 52);
-    for (let p = 56; p < 56 + MB + 64; p += 8) {
-      b.writeUInt32LE(6, p);
-      b.writeUInt32LE(claim, p + 4);
-    }
+    const w = new PcapngBuilder().shb().idb(1, 0).header(6, 13);
+    for (let p = 0; p < MB + 64; p += 8) w.header(6, claim);
+    const b = w.raw(new Uint8Array(claim + 2 * MB - (MB + 64))).bytes();
     const file = join(tmp, 'resync-16mib.pcapng');
-    const fd = openSync(file, 'w');
-    writeSync(fd, b);
-    closeSync(fd);
+    writeFileSync(file, b);
     const r = await analyze(['analyze', file, '--node', '10.0.0.0/8', '--format', 'json']);
     rmSync(file, { force: true });
     console.log(`pcapng resync over 16 MiB claims (${(b.length / MB).toFixed(0)} MB): ${(r.ms / 1000).toFixed(2)} s`);

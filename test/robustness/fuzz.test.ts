@@ -27,10 +27,12 @@ import type { Flow } from '../../src/flow/flow.js';
 import { StreamPrefix } from '../../src/flow/reassembly.js';
 import { FlowTable } from '../../src/flow/table.js';
 import { CLIENT_PREFIX_CAP, SERVER_PREFIX_CAP } from '../../src/classify/classify.js';
-import { bytes, eth, frag6, frame, ipv4, ipv6, packetInvariants, sll, sll2, tcp, udp } from '../decode/build.js';
+import { bytes, eth, frag6, frame, ipv4, ipv6, packetInvariants, sll, sll2, tcp, udp } from '../helpers/frames.js';
 import { corpusBeforeAll, corpusDescribe, publicCorpus } from '../helpers/corpus.js';
+import { pcapBytes } from '../helpers/pcap.js';
+import { PcapngBuilder } from '../helpers/pcapng.js';
 import { analyze, checkCliResult, HANG_GUARD_MS } from './cli-check.js';
-import { describeMutations, INTERESTING_U32, LINK_TYPES, mutate, writePcapngHead, type Mutation } from './layout.js';
+import { describeMutations, INTERESTING_U32, LINK_TYPES, mutate, type Mutation } from './layout.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'nm-fuzz-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -159,33 +161,12 @@ const headerArb = fc.oneof(
   fc.constantFrom(...MAGICS).map((m) => new Uint8Array(m)),
   fc
     .record({ le: fc.boolean(), minor: fc.integer({ min: 0, max: 5 }), snaplen: u32Arb, linkType: fc.constantFrom(...LINK_TYPES) })
-    .map(({ le, minor, snaplen, linkType }) => {
-      const b = new Uint8Array(24);
-      const dv = new DataView(b.buffer);
-      dv.setUint32(0, 0xa1b2c3d4, le);
-      dv.setUint16(4, 2, le);
-      dv.setUint16(6, minor, le);
-      dv.setUint32(16, snaplen >>> 0, le);
-      dv.setUint32(20, linkType, le);
-      return b;
-    }),
-  fc.record({ le: fc.boolean(), linkType: fc.constantFrom(...LINK_TYPES), snaplen: u32Arb }).map(({ le, linkType, snaplen }) => {
-    const b = new Uint8Array(48);
-    const dv = new DataView(b.buffer);
-    b.set([0x0a, 0x0d, 0x0d, 0x0a]);
-    dv.setUint32(4, 28, le);
-    dv.setUint32(8, 0x1a2b3c4d, le);
-    dv.setUint16(12, 1, le);
-    dv.setInt32(16, -1, le);
-    dv.setInt32(20, -1, le);
-    dv.setUint32(24, 28, le);
-    dv.setUint32(28, 1, le);
-    dv.setUint32(32, 20, le);
-    dv.setUint16(36, linkType, le);
-    dv.setUint32(40, snaplen >>> 0, le);
-    dv.setUint32(44, 20, le);
-    return b;
-  }),
+    .map(({ le, minor, snaplen, linkType }) =>
+      pcapBytes([], { precision: 'us', bigEndian: !le, version: [2, minor], snaplen: snaplen >>> 0, linkType }),
+    ),
+  fc
+    .record({ le: fc.boolean(), linkType: fc.constantFrom(...LINK_TYPES), snaplen: u32Arb })
+    .map(({ le, linkType, snaplen }) => new PcapngBuilder().shb(le).idb(linkType, snaplen >>> 0).bytes()),
 );
 
 /** Random words, biased toward block types and lengths so the parsers go deep. */
@@ -238,17 +219,11 @@ describe('(b) readCaptureFile on random bytes behind a valid magic', () => {
 });
 
 describe('(b) pcapng damage is recorded in bounded memory', () => {
-  /** SHB + one Ethernet IDB, then `n` well-framed EPBs naming interface 7, which does not exist. */
-  function skippedBlocks(n: number): Buffer {
-    const b = Buffer.alloc(48 + 32 * n);
-    writePcapngHead(b);
-    for (let i = 0, o = 48; i < n; i++, o += 32) {
-      b.writeUInt32LE(6, o);
-      b.writeUInt32LE(32, o + 4);
-      b.writeUInt32LE(7, o + 8);
-      b.writeUInt32LE(32, o + 28);
-    }
-    return b;
+  /** SHB + one Ethernet IDB, then `n` well-framed empty EPBs naming interface 7, which does not exist. */
+  function skippedBlocks(n: number): Uint8Array {
+    const b = new PcapngBuilder().shb().idb(1, 0);
+    for (let i = 0; i < n; i++) b.epb(7, 0n, new Uint8Array(0));
+    return b.bytes();
   }
 
   it('300,000 skipped blocks: 100 notes and problems kept, the rest counted (all were kept: 2 GB for a 32 MB file)', () => {
@@ -276,14 +251,9 @@ describe('(b) pcapng damage is recorded in bounded memory', () => {
 
   it('at most 65,536 interfaces per section are kept; the rest are skipped and reported', () => {
     const n = 70_000;
-    const b = Buffer.alloc(28 + 20 * n);
-    b.set(skippedBlocks(0).subarray(0, 28));
-    for (let i = 0, o = 28; i < n; i++, o += 20) {
-      b.writeUInt32LE(1, o);
-      b.writeUInt32LE(20, o + 4);
-      b.writeUInt16LE(1, o + 8);
-      b.writeUInt32LE(20, o + 16);
-    }
+    const w = new PcapngBuilder().shb();
+    for (let i = 0; i < n; i++) w.idb(1, 0);
+    const b = w.bytes();
     let announced = 0;
     const parser = new PcapngParser('x.pcapng', () => undefined, () => announced++);
     parser.push(b, new DataView(b.buffer, b.byteOffset, b.byteLength), 0, b.length, 0, true);

@@ -1,6 +1,6 @@
 /**
- * Strings from packets are data. test/corpus-regressions/hostile-clienthello.pcap (written by
- * make-hostile.mjs) carries an SNI, ALPN, HTTP target and Host made of terminal escape sequences
+ * Strings from packets are data. test/corpus-regressions/hostile-clienthello.pcap (built by
+ * fixtures.ts) carries an SNI, ALPN, HTTP target and Host made of terminal escape sequences
  * (OSC, CSI, SGR, BEL, the one-byte C1 CSI U+009B, DEL), a right-to-left override and HTML: the table
  * shows them escaped and nothing raw reaches the terminal; JSON and JSONL give back the exact strings.
  */
@@ -16,7 +16,7 @@ import {
   HOSTILE_HOST,
   HOSTILE_SNI,
   HOSTILE_TARGET,
-} from './make-hostile.mjs';
+} from './fixtures.js';
 
 async function analyze(...extra: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
@@ -46,7 +46,7 @@ interface TlsFlow {
 }
 
 describe('hostile strings from packets', () => {
-  it('the fixture is what make-hostile.mjs writes (deterministic, small)', () => {
+  it('the fixture is what fixtures.ts builds (deterministic, small)', () => {
     const onDisk = readFileSync(FIXTURE);
     expect(onDisk.length).toBeLessThan(4096);
     expect(Buffer.from(buildHostileCapture()).equals(onDisk)).toBe(true);

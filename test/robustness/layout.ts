@@ -246,21 +246,3 @@ export function describeMutations(mutations: readonly Mutation[]): string {
     })
     .join('; ');
 }
-
-/**
- * The first 48 bytes of a little-endian pcapng file: an SHB (28 bytes, section length unknown) and
- * an Ethernet IDB (20 bytes, snaplen 0), written into `b` at offset 0.
- */
-export function writePcapngHead(b: Buffer): void {
-  b.writeUInt32LE(0x0a0d0d0a, 0);
-  b.writeUInt32LE(28, 4);
-  b.writeUInt32LE(0x1a2b3c4d, 8);
-  b.writeUInt16LE(1, 12);
-  b.writeInt32LE(-1, 16);
-  b.writeInt32LE(-1, 20);
-  b.writeUInt32LE(28, 24);
-  b.writeUInt32LE(1, 28);
-  b.writeUInt32LE(20, 32);
-  b.writeUInt16LE(1, 36);
-  b.writeUInt32LE(20, 44);
-}

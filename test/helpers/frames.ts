@@ -1,4 +1,8 @@
-/** Test-only builders for synthetic frames (checksums are left at 0: the decoder does not check them), and a seeded PRNG. */
+/**
+ * Test-only builders for synthetic frames: link, IP and transport headers field by field (checksums
+ * are left at 0, as captures on offloading NICs have them: the decoder does not check them). Files of
+ * these frames come from pcap.ts and pcapng.ts; decoded packets for flow tests from packets.ts.
+ */
 import type { RawFrame } from '../../src/capture/frame.js';
 import type { Packet } from '../../src/decode/packet.js';
 
@@ -16,18 +20,6 @@ export function bytes(...parts: (Uint8Array | number[])[]): Uint8Array {
 
 export function ascii(s: string): Uint8Array {
   return Uint8Array.from(s, (c) => c.charCodeAt(0));
-}
-
-/** Deterministic PRNG (mulberry32) returning floats in [0, 1), so a failure can be replayed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export function frame(linkType: number, data: Uint8Array, ts = 1000): RawFrame {
@@ -144,11 +136,11 @@ export function udp(o: { sport?: number; dport?: number; len?: number }, payload
 
 const MACS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
 
-/** Ethernet II with optional stacked tags [tpid, tci]. */
-export function eth(ethertype: number, payload: Uint8Array, tags: [number, number][] = []): Uint8Array {
+/** Ethernet II with optional stacked tags [tpid, tci]; `macs` is destination then source (12 bytes). */
+export function eth(ethertype: number, payload: Uint8Array, tags: [number, number][] = [], macs: number[] = MACS): Uint8Array {
   const t: number[] = [];
   for (const [tpid, tci] of tags) t.push(...u16(tpid), ...u16(tci));
-  return bytes(MACS, t, u16(ethertype), payload);
+  return bytes(macs, t, u16(ethertype), payload);
 }
 
 export function sll(protocol: number, payload: Uint8Array, hatype = 1): Uint8Array {
@@ -157,6 +149,66 @@ export function sll(protocol: number, payload: Uint8Array, hatype = 1): Uint8Arr
 
 export function sll2(protocol: number, payload: Uint8Array, hatype = 1): Uint8Array {
   return bytes([...u16(protocol), 0, 0, 0, 0, 0, 1, ...u16(hatype), 0, 6, 1, 2, 3, 4, 5, 6, 0, 0], payload);
+}
+
+/** Dotted IPv4 text to bytes, for building test packets. */
+export function v4(addr: string): number[] {
+  return addr.split('.').map(Number);
+}
+
+/** The MACs of tcpFrame: 02:00:00:00:00:02 <- 02:00:00:00:00:01, whichever way the segment goes. */
+const HOST_MACS = [2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1];
+
+/** TCP flags. */
+export const FIN = 0x01;
+export const SYN = 0x02;
+export const RST = 0x04;
+export const PSH = 0x08;
+export const ACK = 0x10;
+
+export interface TcpSegment {
+  src: string;
+  dst: string;
+  sport: number;
+  dport: number;
+  flags: number;
+  seq: number;
+  payload?: Uint8Array;
+  /** IPv4 identification (0 unless given). */
+  id?: number;
+}
+
+/** Ethernet + IPv4 (no options) + TCP (no options, ack 0, window 65535). */
+export function tcpFrame(s: TcpSegment): Uint8Array {
+  const segment = tcp({ sport: s.sport, dport: s.dport, seq: s.seq >>> 0, flags: s.flags }, s.payload);
+  return eth(0x0800, ipv4({ src: v4(s.src), dst: v4(s.dst), proto: 6, id: s.id ?? 0 }, segment), [], HOST_MACS);
+}
+
+/** A frame and its capture time, for pcap.ts. */
+export interface TimedFrame {
+  /** Seconds since the epoch (pcap.ts keeps it to the microsecond). */
+  ts: number;
+  data: Uint8Array;
+}
+
+/**
+ * A whole TCP connection client -> server as Ethernet frames: handshake, `request` in one segment,
+ * FIN both ways, the last ACK; a millisecond apart from t0.
+ */
+export function tcpConnectionFrames(c: { t0: number; client: string; cport: number; server: string; sport: number; request: Uint8Array }): TimedFrame[] {
+  const up = { src: c.client, dst: c.server, sport: c.cport, dport: c.sport };
+  const down = { src: c.server, dst: c.client, sport: c.sport, dport: c.cport };
+  const n = c.request.length;
+  const segs: [TcpSegment, number][] = [
+    [{ ...up, flags: SYN, seq: 100 }, 0],
+    [{ ...down, flags: SYN | ACK, seq: 900 }, 0.001],
+    [{ ...up, flags: ACK, seq: 101 }, 0.002],
+    [{ ...up, flags: PSH | ACK, seq: 101, payload: c.request }, 0.003],
+    [{ ...up, flags: FIN | ACK, seq: 101 + n }, 0.004],
+    [{ ...down, flags: FIN | ACK, seq: 901 }, 0.005],
+    [{ ...up, flags: ACK, seq: 102 + n }, 0.006],
+  ];
+  return segs.map(([s, dt]) => ({ ts: c.t0 + dt, data: tcpFrame(s) }));
 }
 
 /** What every decoded packet must satisfy, whatever the input (the fuzz tests check it). */
