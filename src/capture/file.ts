@@ -131,9 +131,9 @@ export function readCaptureFile(path: string, onFrame: (frame: RawFrame) => void
         view = new DataView(buf.buffer);
       }
       if (buf.length - end < chunkSize / 4 && buf.length < MAX_PCAPNG_BLOCK + chunkSize) {
-        // Robustness fix: keep room for a real read. pcapng resynchronisation consumes a few bytes
-        // at a time while each candidate block may ask for up to 16 MiB: with a full buffer, every
-        // 4-byte step cost a 16 MiB copy and a 4-byte read, and a crafted 18 MB file never finished.
+        // Keep room for a real read. pcapng resynchronisation consumes a few bytes at a time while
+        // each candidate block may ask for up to 16 MiB: with a full buffer, every 4-byte step would
+        // cost a 16 MiB copy and a 4-byte read, and a crafted 18 MB file would never finish.
         buf = grow(buf, Math.min(end + chunkSize, MAX_PCAPNG_BLOCK + chunkSize), end);
         view = new DataView(buf.buffer);
       }

@@ -35,7 +35,7 @@ export interface CaptureParser {
   readonly problems: readonly CaptureError[];
   /** Human-readable notes about damage and recovery, in file order (the reader shows the first 20). */
   readonly notes: readonly string[];
-  /** Notes not kept (robustness fix: parsers keep a bounded number of notes and problems). */
+  /** Notes not kept (parsers keep a bounded number of notes and problems: a crafted file can make millions). */
   readonly notesDropped: number;
   /** Frames delivered so far. */
   readonly frames: number;

@@ -44,9 +44,9 @@ export const BT_CUSTOM_NOCOPY = 0x40000bad;
 const BOM = 0x1a2b3c4d;
 const TWO32 = 4294967296;
 /**
- * Robustness fix: problems, notes and resyncs kept at most (the rest are only counted in
- * notesDropped), and interfaces per section at most. A crafted file of a million skipped blocks
- * (32 MB) used to hold a million errors and notes, 2 GB of memory; a million IDBs (20 MB), 450 MB.
+ * Problems, notes and resyncs kept at most (the rest are only counted in notesDropped), and
+ * interfaces per section at most: a crafted file of a million skipped blocks (32 MB) would
+ * otherwise hold a million errors and notes, 2 GB of memory; a million IDBs (20 MB), 450 MB.
  */
 export const MAX_KEPT_NOTES = 100;
 export const MAX_PCAPNG_INTERFACES = 65_536;
@@ -415,7 +415,17 @@ export class PcapngParser implements CaptureParser {
       return;
     }
     this.convertTs(iface, view.getUint32(pos + 12, le), view.getUint32(pos + 16, le));
-    this.deliver(iface.linkType, this.tsSec, this.tsNsec, caplen, view.getUint32(pos + 24, le), buf, pos + 28, id, base + pos);
+    const frame = this.frame;
+    frame.linkType = iface.linkType;
+    frame.tsSec = this.tsSec;
+    frame.tsNsec = this.tsNsec;
+    frame.caplen = caplen;
+    frame.origLen = view.getUint32(pos + 24, le);
+    frame.chunk = buf;
+    frame.chunkOffset = pos + 28;
+    frame.interfaceId = id;
+    frame.offset = base + pos;
+    this.deliver(frame);
   }
 
   private simplePacketBlock(buf: Uint8Array, view: DataView, pos: number, len: number, base: number): void {
@@ -428,31 +438,21 @@ export class PcapngParser implements CaptureParser {
     let caplen = len - 16;
     if (origLen < caplen) caplen = origLen;
     if (iface.snaplen !== 0 && iface.snaplen < caplen) caplen = iface.snaplen;
-    this.deliver(iface.linkType, 0, 0, caplen, origLen, buf, pos + 12, 0, base + pos);
-  }
-
-  /** Refills the one frame object (see ChunkFrame) and hands it on. */
-  private deliver(
-    linkType: number,
-    tsSec: number,
-    tsNsec: number,
-    caplen: number,
-    origLen: number,
-    buf: Uint8Array,
-    dataAt: number,
-    interfaceId: number,
-    offset: number,
-  ): void {
     const frame = this.frame;
-    frame.linkType = linkType;
-    frame.tsSec = tsSec;
-    frame.tsNsec = tsNsec;
+    frame.linkType = iface.linkType;
+    frame.tsSec = 0;
+    frame.tsNsec = 0;
     frame.caplen = caplen;
     frame.origLen = origLen;
     frame.chunk = buf;
-    frame.chunkOffset = dataAt;
-    frame.interfaceId = interfaceId;
-    frame.offset = offset;
+    frame.chunkOffset = pos + 12;
+    frame.interfaceId = 0;
+    frame.offset = base + pos;
+    this.deliver(frame);
+  }
+
+  /** Hands on the one frame object (see ChunkFrame), refilled by the caller for this record. */
+  private deliver(frame: ChunkFrame): void {
     this.frames++;
     this.onFrame(frame);
   }

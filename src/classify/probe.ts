@@ -55,15 +55,6 @@ export interface HttpResponseInfo {
   status: number;
 }
 
-export interface Http2Info {
-  /**
-   * Types of the frames that follow the client connection preface in the bytes given, in order
-   * ("SETTINGS", "WINDOW_UPDATE", "HEADERS", ...; unknown types as "0x%02x"). At most 16; a frame
-   * whose 9-byte header is present is listed even if its payload is not complete.
-   */
-  frames: string[];
-}
-
 export interface WireGuardInfo {
   /** 1 initiation, 2 response, 3 cookie reply, 4 transport data. */
   messageType: 1 | 2 | 3 | 4;

@@ -7,7 +7,7 @@
  *   - 'fragment'  an IP fragment was buffered, its datagram is not complete yet;
  *   - 'skip'      not IP (reason names the ethertype / family / link type), or a fragment dropped by
  *                 the reassembly memory bound;
- *   - 'malformed' a broken header; the reason names layer and field (a Zeek-style "weird").
+ *   - 'malformed' a broken header: a weird (weird.ts), a stable code with this frame's detail.
  *
  * Truncation by the snaplen is not malformed: the packet comes back with truncated = true and
  * whatever was captured. When even the fixed TCP/UDP header was cut off, tcp/udp is absent and
@@ -17,20 +17,29 @@
  * for reassembled datagrams, whose payload is a view into a fresh buffer.
  */
 import { frameTime, type RawFrame } from '../capture/frame.js';
-import { IPPROTO_TCP, IPPROTO_UDP, type DecodeOutcome, type Packet, type TcpHeader, type UdpHeader } from './packet.js';
-import { formatIPv4, formatIPv6, formattedDigest } from '../model/address.js';
+import {
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  type DecodeOutcome,
+  type IpPayload,
+  type Packet,
+  type TcpHeader,
+  type UdpHeader,
+} from './packet.js';
+import { formatIPv4, formatIPv6, type FormattedAddress } from '../model/address.js';
 import { decodeLink, newLinkResult, NET_IPV4, NET_MALFORMED, NET_SKIP, type LinkResult } from './link.js';
 import { newIPv4Header, parseIPv4, type IPv4Header } from './ipv4.js';
 import { IPV6_HEADER_LEN, newIPv6Header, parseIPv6, walkIPv6, type IPv6Header } from './ipv6.js';
 import { decodeTcp } from './tcp.js';
 import { decodeUdp } from './udp.js';
-import { FragmentReassembler, type FragmentOptions, type FragmentStats } from './fragments.js';
+import { FragmentReassembler, type Fragment, type FragmentOptions, type FragmentResult, type FragmentStats } from './fragments.js';
+import { weird, weirdText, type Weird, type WeirdCode } from './weird.js';
 
 export interface DecoderOptions {
   fragments?: Partial<FragmentOptions>;
 }
 
-/** Distinct reasons kept per reason map; further distinct reasons are only counted in *Overflow. */
+/** Distinct texts kept per reason map; further distinct texts are only counted in *Overflow. */
 export const MAX_REASONS = 64;
 
 export interface DecoderStats {
@@ -42,14 +51,19 @@ export interface DecoderStats {
   truncated: number;
   /** Packets produced by fragment reassembly. */
   reassembled: number;
-  /** Malformed reason -> count (Zeek "weirds"), at most MAX_REASONS distinct reasons. */
+  /** Malformed outcomes by weird code (a closed set: every outcome is counted). */
+  malformedCodes: Map<WeirdCode, number>;
+  /**
+   * Malformed outcomes by report text (weirdText: the code's layer prefix and the detail), at most
+   * MAX_REASONS distinct texts: the JSON report's summary.decode.weirds.
+   */
   malformedReasons: Map<string, number>;
-  /** Malformed outcomes whose reason did not fit in malformedReasons. */
+  /** Malformed outcomes whose text did not fit in malformedReasons. */
   malformedOverflow: number;
   /** Skip reason -> count, at most MAX_REASONS distinct reasons. */
   skipReasons: Map<string, number>;
   skipOverflow: number;
-  /** Decoder bugs caught by the safety net (reported as malformed "internal: decoder error"). Should stay 0. */
+  /** Decoder bugs caught by the safety net (reported as the weird internal_decoder_error). Should stay 0. */
   internalErrors: number;
   /** Live counters of the fragment reassembler. */
   fragments: FragmentStats;
@@ -57,17 +71,13 @@ export interface DecoderStats {
 
 const FRAGMENT: DecodeOutcome = Object.freeze({ kind: 'fragment' });
 const EMPTY = new Uint8Array(0);
-const INTERNAL_ERROR = 'internal: decoder error';
+const INTERNAL_ERROR: Weird = Object.freeze(weird('internal_decoder_error', 'decoder error'));
 
 /** decodeInto() results. */
 export const OUT_PACKET = 0;
 export const OUT_FRAGMENT = 1;
 export const OUT_SKIP = 2;
 export const OUT_MALFORMED = 3;
-
-function malformed(reason: string): DecodeOutcome {
-  return { kind: 'malformed', reason };
-}
 
 function skip(reason: string): DecodeOutcome {
   return { kind: 'skip', reason };
@@ -86,7 +96,7 @@ function bump(map: Map<string, number>, reason: string): boolean {
 
 /**
  * The decoder's reused packet. Its payload view is made only when asked for: most packets belong to
- * flows already classified, and a view per packet was one of the allocations per packet.
+ * flows already classified, which would not read a view made for every packet.
  */
 class ScratchPacket implements Packet {
   ts = 0;
@@ -127,10 +137,25 @@ export class Decoder {
   private readonly h6r: IPv6Header = newIPv6Header();
   private readonly tcpScratch: TcpHeader = { srcPort: 0, dstPort: 0, seq: 0, ack: 0, flags: 0, window: 0, headerLen: 0 };
   private readonly udpScratch: UdpHeader = { srcPort: 0, dstPort: 0, length: 0 };
+  /** Where the transport header lies (transport() fills it for decodeTcp / decodeUdp). */
+  private readonly ipPayload: IpPayload = { buf: EMPTY, start: 0, capEnd: 0, wireLen: 0, jumbo: false };
+  /** A fragment as handed to the reassembler (it copies what it keeps). */
+  private readonly fragment: Fragment = {
+    key: '',
+    ts: 0,
+    offset: 0,
+    captured: EMPTY,
+    wireLen: 0,
+    more: false,
+    headerLen: 0,
+    nextHeader: 0,
+  };
   /** decodeInto()'s packet: one object for every frame (its shape never changes). */
   readonly packet: ScratchPacket = new ScratchPacket();
-  /** Why the last decodeInto() skipped or rejected its frame. */
-  reason = '';
+  /** Why the last frame decodeInto() answered OUT_SKIP for was skipped. */
+  skipReason = '';
+  /** What was wrong with the last frame decodeInto() answered OUT_MALFORMED for. */
+  weird: Weird | null = null;
 
   constructor(opts?: DecoderOptions) {
     this.reassembler = new FragmentReassembler(opts?.fragments);
@@ -139,6 +164,7 @@ export class Decoder {
       byKind: { packet: 0, fragment: 0, skip: 0, malformed: 0 },
       truncated: 0,
       reassembled: 0,
+      malformedCodes: new Map(),
       malformedReasons: new Map(),
       malformedOverflow: 0,
       skipReasons: new Map(),
@@ -155,8 +181,11 @@ export class Decoder {
   decode(frame: RawFrame): DecodeOutcome {
     const kind = this.decodeInto(frame);
     if (kind === OUT_FRAGMENT) return FRAGMENT;
-    if (kind === OUT_SKIP) return skip(this.reason);
-    if (kind === OUT_MALFORMED) return malformed(this.reason);
+    if (kind === OUT_SKIP) return skip(this.skipReason);
+    if (kind === OUT_MALFORMED) {
+      const w = this.weird ?? INTERNAL_ERROR;
+      return { kind: 'malformed', code: w.code, detail: w.detail };
+    }
     const p = this.packet;
     const packet: Packet = {
       ts: p.ts,
@@ -179,7 +208,8 @@ export class Decoder {
 
   /**
    * The hot path: decodes into `this.packet` (one object, refilled per frame, valid until the next
-   * call) and returns OUT_PACKET, OUT_FRAGMENT, OUT_SKIP or OUT_MALFORMED (`this.reason` says why).
+   * call) and returns OUT_PACKET, OUT_FRAGMENT, OUT_SKIP (`this.skipReason` says why) or
+   * OUT_MALFORMED (`this.weird` says why).
    */
   decodeInto(frame: RawFrame): number {
     const st = this.stats;
@@ -189,7 +219,7 @@ export class Decoder {
       out = this.decodeFrame(frame);
     } catch {
       st.internalErrors++;
-      this.reason = INTERNAL_ERROR;
+      this.weird = INTERNAL_ERROR;
       out = OUT_MALFORMED;
     }
     switch (out) {
@@ -203,12 +233,15 @@ export class Decoder {
         break;
       case OUT_SKIP:
         st.byKind.skip++;
-        if (!bump(st.skipReasons, this.reason)) st.skipOverflow++;
+        if (!bump(st.skipReasons, this.skipReason)) st.skipOverflow++;
         break;
-      default:
+      default: {
         st.byKind.malformed++;
-        if (!bump(st.malformedReasons, this.reason)) st.malformedOverflow++;
+        const w = this.weird ?? INTERNAL_ERROR;
+        st.malformedCodes.set(w.code, (st.malformedCodes.get(w.code) ?? 0) + 1);
+        if (!bump(st.malformedReasons, weirdText(w.code, w.detail))) st.malformedOverflow++;
         break;
+      }
     }
     return out;
   }
@@ -222,9 +255,9 @@ export class Decoder {
     const link = this.link;
     const status = decodeLink(frame.linkType, data, link, start, end);
     if (status === NET_SKIP) return this.skip(link.reason);
-    if (status === NET_MALFORMED) return this.malformed(link.reason);
-    // The time goes straight into the packet: passed along as an argument, a time (a double) was
-    // boxed into a new heap number per frame.
+    if (status === NET_MALFORMED) return this.malformed(link.weird ?? INTERNAL_ERROR);
+    // The time goes straight into the packet: passed along as an argument, a time (a double) would
+    // be boxed into a new heap number per frame.
     const p = this.packet;
     p.ts = frameTime(frame);
     if (this.reassembler.pending > 0) this.reassembler.expire(p.ts);
@@ -232,147 +265,168 @@ export class Decoder {
   }
 
   private skip(reason: string): number {
-    this.reason = reason;
+    this.skipReason = reason;
     return OUT_SKIP;
   }
 
-  private malformed(reason: string): number {
-    this.reason = reason;
+  private malformed(w: Weird): number {
+    this.weird = w;
     return OUT_MALFORMED;
+  }
+
+  /** The IP layer's addresses into the packet. */
+  private addresses(ipVersion: 4 | 6, src: FormattedAddress, dst: FormattedAddress): void {
+    const p = this.packet;
+    p.ipVersion = ipVersion;
+    p.src = src.text;
+    p.srcKey = src.digest;
+    p.dst = dst.text;
+    p.dstKey = dst.digest;
+  }
+
+  /** Hands this.fragment (filled by the caller) to the reassembler. */
+  private reassemble(): FragmentResult {
+    const f = this.fragment;
+    f.ts = this.packet.ts;
+    const r = this.reassembler.add(f);
+    // The view is into the frame's buffer: do not keep that alive until the next fragment.
+    f.captured = EMPTY;
+    return r;
   }
 
   private ipv4(data: Uint8Array, off: number, end: number): number {
     const h = this.h4;
     const err = parseIPv4(data, off, h, end);
     if (err !== null) return this.malformed(err);
-    const p = this.packet;
     const src = formatIPv4(data, h.addrOff);
-    p.srcKey = formattedDigest;
     const dst = formatIPv4(data, h.addrOff + 4);
-    p.dstKey = formattedDigest;
+    this.addresses(4, src, dst);
+    const p = this.packet;
     if (!h.more && h.fragOffset === 0) {
-      return this.transport(4, src, dst, h.proto, data, h.payloadStart, h.capEnd, h.payloadLen, h.totalLen, h.truncated, false, false);
+      p.proto = h.proto;
+      p.ipLen = h.totalLen;
+      p.truncated = h.truncated;
+      p.reassembled = false;
+      return this.transport(data, h.payloadStart, h.capEnd, h.payloadLen, false);
     }
     // A non-last fragment whose length is not a multiple of 8 is accepted as is (Wireshark and Zeek
     // do; Linux trims it): the next fragment's offset decides what overlaps.
-    if (h.headerLen + h.fragOffset + h.payloadLen > 65535) return this.malformed('ipv4: fragment ends beyond 65535 bytes');
-    const key = '4 ' + src + ' ' + dst + ' ' + h.id + ' ' + h.proto;
-    const r = this.reassembler.add(
-      key,
-      p.ts,
-      h.fragOffset,
-      data.subarray(h.payloadStart, h.capEnd),
-      h.payloadLen,
-      h.more,
-      h.headerLen,
-      h.proto,
-    );
+    if (h.headerLen + h.fragOffset + h.payloadLen > 65535) {
+      return this.malformed(weird('ipv4_excessively_large_fragment', 'fragment ends beyond 65535 bytes'));
+    }
+    const f = this.fragment;
+    f.key = '4 ' + src.text + ' ' + dst.text + ' ' + h.id + ' ' + h.proto;
+    f.offset = h.fragOffset;
+    f.captured = data.subarray(h.payloadStart, h.capEnd);
+    f.wireLen = h.payloadLen;
+    f.more = h.more;
+    f.headerLen = h.headerLen;
+    f.nextHeader = h.proto;
+    const r = this.reassemble();
     if (r.kind === 'stored') return OUT_FRAGMENT;
     if (r.kind === 'dropped') return this.skip(r.reason);
     const total = r.data.length;
-    return this.transport(4, src, dst, r.nextHeader, r.data, 0, r.capturedLen, total, r.headerLen + total, r.capturedLen < total, true, false);
+    p.proto = r.nextHeader;
+    p.ipLen = r.headerLen + total;
+    p.truncated = r.capturedLen < total;
+    p.reassembled = true;
+    return this.transport(r.data, 0, r.capturedLen, total, false);
   }
 
   private ipv6(data: Uint8Array, off: number, end: number): number {
     const h = this.h6;
     const err = parseIPv6(data, off, h, end);
     if (err !== null) return this.malformed(err);
-    const p = this.packet;
     const src = formatIPv6(data, h.addrOff);
-    p.srcKey = formattedDigest;
     const dst = formatIPv6(data, h.addrOff + 16);
-    p.dstKey = formattedDigest;
+    this.addresses(6, src, dst);
+    const p = this.packet;
     if (!h.frag) {
-      const ipLen = h.jumbo ? end - off : IPV6_HEADER_LEN + h.payloadLenField;
-      return this.transport(6, src, dst, h.proto, data, h.payloadStart, h.capEnd, h.payloadLen, ipLen, h.truncated, false, h.jumbo);
+      p.proto = h.proto;
+      p.ipLen = h.jumbo ? end - off : IPV6_HEADER_LEN + h.payloadLenField;
+      p.truncated = h.truncated;
+      p.reassembled = false;
+      return this.transport(data, h.payloadStart, h.capEnd, h.payloadLen, h.jumbo);
     }
     const fragLen = h.payloadLen;
     if (h.fragMore && (fragLen === 0 || (fragLen & 7) !== 0)) {
       // RFC 8200 section 4.5: such a fragment must be discarded.
-      return this.malformed('ipv6: fragment length not a multiple of 8');
+      return this.malformed(weird('ipv6_fragment_not_multiple_of_8', 'fragment length not a multiple of 8'));
     }
     if (h.unfragLen - IPV6_HEADER_LEN + h.fragOffset + fragLen > 65535) {
-      return this.malformed('ipv6: fragment ends beyond 65535 bytes');
+      return this.malformed(weird('ipv6_excessively_large_fragment', 'fragment ends beyond 65535 bytes'));
     }
-    const key = '6 ' + src + ' ' + dst + ' ' + h.fragId;
-    const r = this.reassembler.add(
-      key,
-      p.ts,
-      h.fragOffset,
-      data.subarray(h.payloadStart, h.capEnd),
-      fragLen,
-      h.fragMore,
-      h.unfragLen,
-      h.fragNext,
-    );
+    const f = this.fragment;
+    f.key = '6 ' + src.text + ' ' + dst.text + ' ' + h.fragId;
+    f.offset = h.fragOffset;
+    f.captured = data.subarray(h.payloadStart, h.capEnd);
+    f.wireLen = fragLen;
+    f.more = h.fragMore;
+    f.headerLen = h.unfragLen;
+    f.nextHeader = h.fragNext;
+    const r = this.reassemble();
     if (r.kind === 'stored') return OUT_FRAGMENT;
     if (r.kind === 'dropped') return this.skip(r.reason);
     const buf = r.data;
     const total = buf.length;
     const hr = this.h6r;
-    const werr = walkIPv6(buf, 0, 0, r.capturedLen, total, r.nextHeader, false, hr);
+    hr.capEnd = r.capturedLen;
+    hr.wireEnd = total;
+    const werr = walkIPv6(buf, 0, r.nextHeader, false, hr);
     if (werr !== null) return this.malformed(werr);
-    if (hr.frag) return this.malformed('ipv6: fragment header inside reassembled datagram');
-    return this.transport(6, src, dst, hr.proto, buf, hr.payloadStart, hr.capEnd, hr.payloadLen, r.headerLen + total, r.capturedLen < total, true, false);
+    if (hr.frag) return this.malformed(weird('ipv6_nested_fragment', 'fragment header inside reassembled datagram'));
+    p.proto = hr.proto;
+    p.ipLen = r.headerLen + total;
+    p.truncated = r.capturedLen < total;
+    p.reassembled = true;
+    return this.transport(buf, hr.payloadStart, hr.capEnd, hr.payloadLen, false);
   }
 
   /**
-   * Transport layer over buf[start, capEnd) (captured) with ipPayloadLen bytes on the wire.
+   * Transport layer over buf[start, capEnd) (captured) with wireLen bytes on the wire (`jumbo`: an
+   * IPv6 jumbogram's, see IpPayload). The IP layer has filled the packet's proto, ipLen,
+   * reassembled and truncated (which a cut-off transport header sets too).
    */
-  private transport(
-    ipVersion: 4 | 6,
-    src: string,
-    dst: string,
-    proto: number,
-    buf: Uint8Array,
-    start: number,
-    capEnd: number,
-    ipPayloadLen: number,
-    ipLen: number,
-    truncated: boolean,
-    reassembled: boolean,
-    jumbo: boolean,
-  ): number {
+  private transport(buf: Uint8Array, start: number, capEnd: number, wireLen: number, jumbo: boolean): number {
     const p = this.packet;
-    p.ipVersion = ipVersion;
-    p.src = src;
-    p.dst = dst;
-    p.proto = proto;
-    p.ipLen = ipLen;
-    p.reassembled = reassembled;
+    const ip = this.ipPayload;
+    ip.buf = buf;
+    ip.start = start;
+    ip.capEnd = capEnd;
+    ip.wireLen = wireLen;
+    ip.jumbo = jumbo;
     p.tcp = undefined;
     p.udp = undefined;
+    const proto = p.proto;
     if (proto === IPPROTO_TCP) {
-      const t = decodeTcp(buf, start, capEnd, ipPayloadLen, this.tcpScratch);
-      if (typeof t === 'string') return this.malformed(t);
+      const t = decodeTcp(ip, this.tcpScratch);
       if (t !== null) {
+        if ('code' in t) return this.malformed(t);
         const hdrEnd = start + t.headerLen;
         const ps = hdrEnd < capEnd ? hdrEnd : capEnd;
         p.tcp = t;
         p.setPayload(buf, ps, capEnd);
-        p.payloadLen = ipPayloadLen - t.headerLen;
-        p.truncated = truncated || hdrEnd > capEnd;
+        p.payloadLen = wireLen - t.headerLen;
+        if (hdrEnd > capEnd) p.truncated = true;
         return OUT_PACKET;
       }
-      truncated = true;
+      p.truncated = true;
     } else if (proto === IPPROTO_UDP) {
-      const u = decodeUdp(buf, start, capEnd, ipPayloadLen, jumbo, this.udpScratch);
-      if (typeof u === 'string') return this.malformed(u);
+      const u = decodeUdp(ip, this.udpScratch);
       if (u !== null) {
+        if ('code' in u) return this.malformed(u);
         const udpEnd = start + u.length;
         const pe = udpEnd < capEnd ? udpEnd : capEnd;
-        const ps = start + 8;
         p.udp = u;
-        p.setPayload(buf, ps, pe);
+        p.setPayload(buf, start + 8, pe);
         p.payloadLen = u.length - 8;
-        p.truncated = truncated || udpEnd > capEnd;
+        if (udpEnd > capEnd) p.truncated = true;
         return OUT_PACKET;
       }
-      truncated = true;
+      p.truncated = true;
     }
     p.setPayload(buf, start, capEnd);
-    p.payloadLen = ipPayloadLen;
-    p.truncated = truncated;
+    p.payloadLen = wireLen;
     return OUT_PACKET;
   }
 }

@@ -1,7 +1,8 @@
 /**
  * IPv4 header (RFC 791). Fills a caller-owned IPv4Header with offsets into the frame; returns null
- * when the header is usable or a malformed reason ("ipv4: ...") when it is not. Never throws.
+ * when the header is usable or a weird when it is not. Never throws.
  */
+import { weird, type Weird } from './weird.js';
 
 export interface IPv4Header {
   /** IHL * 4. */
@@ -47,21 +48,21 @@ export function newIPv4Header(): IPv4Header {
 export const IPV4_MIN_HEADER = 20;
 
 /** Parse the IPv4 header at data[off]; the captured bytes end at data[end] (default: data's end). */
-export function parseIPv4(data: Uint8Array, off: number, h: IPv4Header, end = data.length): string | null {
+export function parseIPv4(data: Uint8Array, off: number, h: IPv4Header, end = data.length): Weird | null {
   const avail = end - off;
   if (avail < IPV4_MIN_HEADER) {
-    return `ipv4: truncated header (${avail < 0 ? 0 : avail} of 20 bytes)`;
+    return weird('truncated_IP', `truncated header (${avail < 0 ? 0 : avail} of 20 bytes)`);
   }
   const b0 = data[off]!;
   const version = b0 >> 4;
-  if (version !== 4) return `ipv4: version ${version}`;
+  if (version !== 4) return weird('ipv4_bad_version', `version ${version}`);
   const hl = (b0 & 0x0f) << 2;
-  if (hl < IPV4_MIN_HEADER) return `ipv4: header length ${hl} < 20`;
+  if (hl < IPV4_MIN_HEADER) return weird('IPv4_min_header_size', `header length ${hl} < 20`);
   let totalLen = (data[off + 2]! << 8) | data[off + 3]!;
   // Total length 0 on a sender-side capture is TCP segmentation offload (the NIC fills it in later);
   // Wireshark then uses the captured length, and so do we.
   if (totalLen === 0 && avail >= hl) totalLen = Math.min(avail, 65535);
-  if (totalLen < hl) return `ipv4: total length ${totalLen} < header length ${hl}`;
+  if (totalLen < hl) return weird('invalid_IP_header_size', `total length ${totalLen} < header length ${hl}`);
   const ff = (data[off + 6]! << 8) | data[off + 7]!;
 
   h.headerLen = hl;
@@ -93,9 +94,4 @@ export function parseIPv4(data: Uint8Array, off: number, h: IPv4Header, end = da
   h.capEnd = capEnd;
   h.truncated = truncated;
   return null;
-}
-
-/** True when the header describes a fragment (MF set or a non-zero offset). */
-export function isIPv4Fragment(h: IPv4Header): boolean {
-  return h.more || h.fragOffset !== 0;
 }

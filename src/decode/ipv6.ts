@@ -1,7 +1,8 @@
 /**
  * IPv6 header (RFC 8200) and its extension-header chain. Fills caller-owned structs with offsets
- * into the frame; returns null or a malformed reason ("ipv6: ..."). Never throws.
+ * into the frame; returns null or a weird. Never throws.
  */
+import { weird, type Weird } from './weird.js';
 
 export const IPV6_HEADER_LEN = 40;
 
@@ -27,8 +28,10 @@ export interface IPv6Header {
   proto: number;
   /** Start of the upper-layer header in the frame (or of the fragment data when `frag`). */
   payloadStart: number;
-  /** End of the captured bytes of the datagram. */
+  /** End of the captured bytes of the datagram (an input of walkIPv6). */
   capEnd: number;
+  /** End of the datagram on the wire (an input of walkIPv6). */
+  wireEnd: number;
   /** Upper-layer length on the wire (payload length minus extension headers). */
   payloadLen: number;
   truncated: boolean;
@@ -51,6 +54,7 @@ export function newIPv6Header(): IPv6Header {
     proto: 0,
     payloadStart: 0,
     capEnd: 0,
+    wireEnd: 0,
     payloadLen: 0,
     truncated: false,
     frag: false,
@@ -66,13 +70,13 @@ export function newIPv6Header(): IPv6Header {
  * Parse the IPv6 header at data[off] and walk its extension headers; the captured bytes end at
  * data[end] (default: data's end).
  */
-export function parseIPv6(data: Uint8Array, off: number, h: IPv6Header, end = data.length): string | null {
+export function parseIPv6(data: Uint8Array, off: number, h: IPv6Header, end = data.length): Weird | null {
   const avail = end - off;
   if (avail < IPV6_HEADER_LEN) {
-    return `ipv6: truncated header (${avail < 0 ? 0 : avail} of 40 bytes)`;
+    return weird('truncated_IPv6', `truncated header (${avail < 0 ? 0 : avail} of 40 bytes)`);
   }
   const version = data[off]! >> 4;
-  if (version !== 6) return `ipv6: version ${version}`;
+  if (version !== 6) return weird('ipv6_bad_version', `version ${version}`);
   const plen = (data[off + 4]! << 8) | data[off + 5]!;
   const nh = data[off + 6]!;
   h.addrOff = off + 8;
@@ -94,31 +98,27 @@ export function parseIPv6(data: Uint8Array, off: number, h: IPv6Header, end = da
     truncated = true;
   }
   h.truncated = truncated;
-  return walkIPv6(data, off, start, capEnd, wireEnd, nh, true, h);
+  h.capEnd = capEnd;
+  h.wireEnd = wireEnd;
+  return walkIPv6(data, start, nh, true, h);
 }
 
 /**
- * Walk extension headers from `start` with next header `nh`. `base` is where the IPv6 header
- * starts (for unfragLen). `first` says whether `start` directly follows the IPv6 header (where a
- * hop-by-hop header is allowed). Atomic fragments (offset 0, M=0, RFC 6946) are stepped over.
- * Stops at the first upper-layer protocol, at ESP (50), at no-next-header (59), or at a real
- * fragment header (h.frag = true).
+ * Walk extension headers from data[start] with next header `nh`, within the datagram's ends the
+ * caller put in h.capEnd (captured) and h.wireEnd (on the wire). `afterHeader` says that `start`
+ * directly follows the 40-byte IPv6 header: a hop-by-hop header is allowed there, and unfragLen
+ * counts from that header (a reassembled datagram's chain has neither). Atomic fragments (offset
+ * 0, M=0, RFC 6946) are stepped over. Stops at the first upper-layer protocol, at ESP (50), at
+ * no-next-header (59), or at a real fragment header (h.frag = true).
  */
-export function walkIPv6(
-  data: Uint8Array,
-  base: number,
-  start: number,
-  capEnd: number,
-  wireEnd: number,
-  nh: number,
-  first: boolean,
-  h: IPv6Header,
-): string | null {
+export function walkIPv6(data: Uint8Array, start: number, nh: number, afterHeader: boolean, h: IPv6Header): Weird | null {
+  const capEnd = h.capEnd;
+  const wireEnd = h.wireEnd;
   h.frag = false;
   let s = start;
   for (;;) {
     let len: number;
-    if (nh === IPPROTO_HOPOPTS && (!first || s !== start)) return 'ipv6: hop-by-hop header not first';
+    if (nh === IPPROTO_HOPOPTS && (!afterHeader || s !== start)) return weird('ipv6_hop_by_hop_not_first', 'hop-by-hop header not first');
     switch (nh) {
       case IPPROTO_HOPOPTS:
       case IPPROTO_ROUTING:
@@ -127,18 +127,18 @@ export function walkIPv6(
       case IPPROTO_HIP:
       case IPPROTO_SHIM6:
       case IPPROTO_AH: {
-        if (s + 2 > wireEnd) return `ipv6: extension header ${nh} beyond payload length`;
-        if (s + 2 > capEnd) return `ipv6: extension header ${nh} truncated`;
+        if (s + 2 > wireEnd) return weird('ipv6_ext_header_beyond_payload', `extension header ${nh} beyond payload length`);
+        if (s + 2 > capEnd) return weird('ipv6_ext_header_truncated', `extension header ${nh} truncated`);
         len = nh === IPPROTO_AH ? (data[s + 1]! + 2) << 2 : (data[s + 1]! + 1) << 3;
-        if (s + len > wireEnd) return `ipv6: extension header ${nh} beyond payload length`;
-        if (s + len > capEnd) return `ipv6: extension header ${nh} truncated`;
+        if (s + len > wireEnd) return weird('ipv6_ext_header_beyond_payload', `extension header ${nh} beyond payload length`);
+        if (s + len > capEnd) return weird('ipv6_ext_header_truncated', `extension header ${nh} truncated`);
         nh = data[s]!;
         s += len;
         continue;
       }
       case IPPROTO_FRAGMENT: {
-        if (s + 8 > wireEnd) return 'ipv6: fragment header beyond payload length';
-        if (s + 8 > capEnd) return 'ipv6: fragment header truncated';
+        if (s + 8 > wireEnd) return weird('ipv6_frag_header_beyond_payload', 'fragment header beyond payload length');
+        if (s + 8 > capEnd) return weird('ipv6_frag_header_truncated', 'fragment header truncated');
         const next = data[s]!;
         const ow = (data[s + 2]! << 8) | data[s + 3]!;
         const offset = ow & 0xfff8;
@@ -154,7 +154,7 @@ export function walkIPv6(
         h.fragMore = more;
         h.fragId = ((data[s + 4]! << 24) | (data[s + 5]! << 16) | (data[s + 6]! << 8) | data[s + 7]!) >>> 0;
         h.fragNext = next;
-        h.unfragLen = s - base;
+        h.unfragLen = afterHeader ? s - start + IPV6_HEADER_LEN : s - start;
         s += 8;
         break;
       }
@@ -165,7 +165,6 @@ export function walkIPv6(
   }
   h.proto = nh;
   h.payloadStart = s > capEnd ? capEnd : s;
-  h.capEnd = capEnd;
   h.payloadLen = wireEnd - s;
   return null;
 }

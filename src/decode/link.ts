@@ -4,6 +4,7 @@
  * gopacket style: a function over (linkType, bytes) that fills a caller-owned result object with an
  * offset into the same bytes; nothing is copied and nothing is thrown.
  */
+import { weird, type Weird, type WeirdCode } from './weird.js';
 
 export const LINKTYPE_NULL = 0;
 export const LINKTYPE_ETHERNET = 1;
@@ -58,16 +59,19 @@ export const NET_MALFORMED = 2;
 export type LinkStatus = typeof NET_IPV4 | typeof NET_IPV6 | typeof NET_SKIP | typeof NET_MALFORMED;
 
 export interface LinkResult {
-  /** NET_IPV4 / NET_IPV6: the network header starts at `offset`; NET_SKIP / NET_MALFORMED: see `reason`. */
+  /** NET_IPV4 / NET_IPV6: the network header starts at `offset`; NET_SKIP: see `reason`; NET_MALFORMED: see `weird`. */
   status: LinkStatus;
   offset: number;
   /** Ethertype (or the ethertype the address family / version nibble maps to); 0 when unknown. */
   ethertype: number;
+  /** NET_SKIP: why the frame is not decoded further (not IP). */
   reason: string;
+  /** NET_MALFORMED: what is wrong with the link header. */
+  weird: Weird | null;
 }
 
 export function newLinkResult(): LinkResult {
-  return { status: NET_SKIP, offset: 0, ethertype: 0, reason: '' };
+  return { status: NET_SKIP, offset: 0, ethertype: 0, reason: '', weird: null };
 }
 
 const ETHERTYPE_NAMES: ReadonlyMap<number, string> = new Map([
@@ -116,12 +120,14 @@ export function ethertypeSkipReason(et: number): string {
 function skip(out: LinkResult, reason: string): LinkStatus {
   out.status = NET_SKIP;
   out.reason = reason;
+  out.weird = null;
   return NET_SKIP;
 }
 
-function malformed(out: LinkResult, reason: string): LinkStatus {
+function malformed(out: LinkResult, code: WeirdCode, detail: string): LinkStatus {
   out.status = NET_MALFORMED;
-  out.reason = reason;
+  out.reason = '';
+  out.weird = weird(code, detail);
   return NET_MALFORMED;
 }
 
@@ -130,6 +136,7 @@ function net(out: LinkResult, status: typeof NET_IPV4 | typeof NET_IPV6, offset:
   out.offset = offset;
   out.ethertype = et;
   out.reason = '';
+  out.weird = null;
   return status;
 }
 
@@ -140,7 +147,7 @@ function net(out: LinkResult, status: typeof NET_IPV4 | typeof NET_IPV6, offset:
 function ethertypeDispatch(data: Uint8Array, end: number, et: number, off: number, out: LinkResult): LinkStatus {
   while (et === ETHERTYPE_VLAN || et === ETHERTYPE_QINQ || et === ETHERTYPE_QINQ_OLD) {
     // Tag: TCI (2 bytes) then the next ethertype (2 bytes).
-    if (off + 4 > end) return malformed(out, `vlan: truncated tag (${end - off} of 4 bytes)`);
+    if (off + 4 > end) return malformed(out, 'truncated_VLAN_header', `truncated tag (${end - off} of 4 bytes)`);
     et = (data[off + 2]! << 8) | data[off + 3]!;
     off += 4;
   }
@@ -153,7 +160,7 @@ function ethertypeDispatch(data: Uint8Array, end: number, et: number, off: numbe
 // Each link layer reads the frame data[s, e).
 
 function ethernet(data: Uint8Array, s: number, e: number, out: LinkResult): LinkStatus {
-  if (e - s < 14) return malformed(out, `ethernet: truncated header (${e - s} of 14 bytes)`);
+  if (e - s < 14) return malformed(out, 'truncated_ethernet_frame', `truncated header (${e - s} of 14 bytes)`);
   let et = (data[s + 12]! << 8) | data[s + 13]!;
   let off = s + 14;
   if (et <= 1500) {
@@ -177,49 +184,44 @@ function ethernet(data: Uint8Array, s: number, e: number, out: LinkResult): Link
 }
 
 function linuxSll(data: Uint8Array, s: number, e: number, out: LinkResult): LinkStatus {
-  if (e - s < 16) return malformed(out, `linux sll: truncated header (${e - s} of 16 bytes)`);
+  if (e - s < 16) return malformed(out, 'truncated_Linux_SLL_header', `truncated header (${e - s} of 16 bytes)`);
   const hatype = (data[s + 2]! << 8) | data[s + 3]!;
   const proto = (data[s + 14]! << 8) | data[s + 15]!;
-  return sllCommon(data, e, 'linux sll', hatype, proto, s + 16, out);
+  const notIp = sllSkipReason('linux sll', hatype, proto);
+  return notIp === null ? ethertypeDispatch(data, e, proto, s + 16, out) : skip(out, notIp);
 }
 
 function linuxSll2(data: Uint8Array, s: number, e: number, out: LinkResult): LinkStatus {
-  if (e - s < 20) return malformed(out, `linux sll2: truncated header (${e - s} of 20 bytes)`);
+  if (e - s < 20) return malformed(out, 'truncated_Linux_SLL2_header', `truncated header (${e - s} of 20 bytes)`);
   const proto = (data[s]! << 8) | data[s + 1]!;
   const hatype = (data[s + 8]! << 8) | data[s + 9]!;
-  return sllCommon(data, e, 'linux sll2', hatype, proto, s + 20, out);
+  const notIp = sllSkipReason('linux sll2', hatype, proto);
+  return notIp === null ? ethertypeDispatch(data, e, proto, s + 20, out) : skip(out, notIp);
 }
 
 const ARPHRD_NETLINK = 824;
 
-function sllCommon(
-  data: Uint8Array,
-  end: number,
-  layer: string,
-  hatype: number,
-  proto: number,
-  off: number,
-  out: LinkResult,
-): LinkStatus {
-  if (hatype === ARPHRD_NETLINK) return skip(out, `${layer}: netlink`);
+/** Why an SLL / SLL2 frame carries no ethertype to dispatch on, or null when its protocol is one. */
+function sllSkipReason(layer: string, hatype: number, proto: number): string | null {
+  if (hatype === ARPHRD_NETLINK) return `${layer}: netlink`;
   // Values below 0x0600 are Linux ETH_P_* pseudo-protocols (802.2 LLC, 802.3, CAN...), not ethertypes.
-  if (proto < 0x0600) return skip(out, `${layer}: protocol 0x${hex4(proto)}`);
-  return ethertypeDispatch(data, end, proto, off, out);
+  if (proto < 0x0600) return `${layer}: protocol 0x${hex4(proto)}`;
+  return null;
 }
 
 function rawIp(data: Uint8Array, s: number, e: number, out: LinkResult): LinkStatus {
-  if (e - s < 1) return malformed(out, 'raw ip: empty frame');
+  if (e - s < 1) return malformed(out, 'raw_ip_empty_frame', 'empty frame');
   const v = data[s]! >> 4;
   if (v === 4) return net(out, NET_IPV4, s, ETHERTYPE_IPV4);
   if (v === 6) return net(out, NET_IPV6, s, ETHERTYPE_IPV6);
-  return malformed(out, `raw ip: IP version ${v}`);
+  return malformed(out, 'unknown_ip_version', `IP version ${v}`);
 }
 
 function rawIpFixed(data: Uint8Array, s: number, e: number, want: 4 | 6, out: LinkResult): LinkStatus {
   const name = want === 4 ? 'IPV4' : 'IPV6';
-  if (e - s < 1) return malformed(out, `linktype ${name}: empty frame`);
+  if (e - s < 1) return malformed(out, 'linktype_empty_frame', `${name}: empty frame`);
   const v = data[s]! >> 4;
-  if (v !== want) return malformed(out, `linktype ${name} but IP version ${v}`);
+  if (v !== want) return malformed(out, 'linktype_ip_version_mismatch', `${name} but IP version ${v}`);
   return want === 4 ? net(out, NET_IPV4, s, ETHERTYPE_IPV4) : net(out, NET_IPV6, s, ETHERTYPE_IPV6);
 }
 
@@ -232,7 +234,7 @@ function familyDispatch(af: number, ipAt: number, layer: string, out: LinkResult
 }
 
 function nullLink(data: Uint8Array, s: number, e: number, out: LinkResult): LinkStatus {
-  if (e - s < 4) return malformed(out, `null: truncated header (${e - s} of 4 bytes)`);
+  if (e - s < 4) return malformed(out, 'null_analyzer_failed', `truncated header (${e - s} of 4 bytes)`);
   // Host byte order of the capturing machine, which the file does not tell us: the family values
   // are small, so whichever end holds the non-zero byte is the low-order end.
   const b0 = data[s]!;
@@ -247,7 +249,7 @@ function nullLink(data: Uint8Array, s: number, e: number, out: LinkResult): Link
 }
 
 function loopLink(data: Uint8Array, s: number, e: number, out: LinkResult): LinkStatus {
-  if (e - s < 4) return malformed(out, `loop: truncated header (${e - s} of 4 bytes)`);
+  if (e - s < 4) return malformed(out, 'truncated_loop_header', `truncated header (${e - s} of 4 bytes)`);
   const af = ((data[s]! << 24) | (data[s + 1]! << 16) | (data[s + 2]! << 8) | data[s + 3]!) >>> 0;
   return familyDispatch(af, s + 4, 'loop', out);
 }
@@ -255,7 +257,7 @@ function loopLink(data: Uint8Array, s: number, e: number, out: LinkResult): Link
 /**
  * Decode the link layer of one frame: data[start, end) (default: all of data). Fills `out` and
  * returns its status: NET_IPV4 / NET_IPV6 with `out.offset` (an index into data) at the start of the
- * IP header, or NET_SKIP / NET_MALFORMED with `out.reason`.
+ * IP header, NET_SKIP with `out.reason`, or NET_MALFORMED with `out.weird`.
  */
 export function decodeLink(linkType: number, data: Uint8Array, out: LinkResult, start = 0, end = data.length): LinkStatus {
   out.ethertype = 0;

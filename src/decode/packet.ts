@@ -1,7 +1,9 @@
 /**
  * A decoded packet. Decoders never throw on packet bytes: they return a DecodeOutcome that says
- * what was found or why nothing usable was (a Zeek-style "weird").
+ * what was found or why nothing usable was (a weird, see weird.ts).
  */
+import type { WeirdCode } from './weird.js';
+
 export interface TcpHeader {
   srcPort: number;
   dstPort: number;
@@ -18,6 +20,19 @@ export interface UdpHeader {
   dstPort: number;
   /** Length field of the UDP header. */
   length: number;
+}
+
+/**
+ * Where the IP layer says the transport header lies: buf[start, capEnd) was captured, wireLen bytes
+ * were on the wire. The decoder refills one of these per packet for decodeTcp / decodeUdp.
+ */
+export interface IpPayload {
+  buf: Uint8Array;
+  start: number;
+  capEnd: number;
+  wireLen: number;
+  /** IPv6 jumbogram (RFC 2675): a UDP length field of 0 means "the IP payload length". */
+  jumbo: boolean;
 }
 
 export const TCP_FIN = 0x01;
@@ -39,7 +54,7 @@ export interface Packet {
   src: string;
   dst: string;
   /**
-   * textDigest() of src and dst (decode/addr.ts), from the decoder's address cache; the flow table
+   * textDigest() of src and dst (model/address.ts), from the decoder's address cache; the flow table
    * hashes with them. Packets made without them (tests) have them computed from the texts.
    */
   srcKey?: number;
@@ -69,5 +84,5 @@ export type DecodeOutcome =
   | { kind: 'fragment' }
   /** Not IP (ARP, LLDP, ...) or an IP protocol we do not track: counted, not an error. */
   | { kind: 'skip'; reason: string }
-  /** Broken headers: counted as a weird with the reason (e.g. "ipv4: header length 16 < 20"). */
-  | { kind: 'malformed'; reason: string };
+  /** Broken headers: a weird (see weird.ts), e.g. code IPv4_min_header_size, detail "header length 16 < 20". */
+  | { kind: 'malformed'; code: WeirdCode; detail: string };

@@ -3,7 +3,7 @@
  * counters, TCP state and history, and the observer of its payload (the classifier, see payload.ts).
  */
 import { EndpointState, tcpConnState, udpConnState, type ConnState, type TcpEndpoints } from './tcp-state.js';
-import type { FlowKey } from './hash-index.js';
+import type { FlowKey } from './key.js';
 import type { PayloadObserver } from './payload.js';
 import type { StreamPrefix } from './reassembly.js';
 
@@ -20,9 +20,9 @@ export interface DirectionStats {
   payloadBytes: number;
 }
 
-export type EndReason = 'closed' | 'idle' | 'capture-end' | 'evicted' | 'port-reuse';
+export type EndReason = 'closed' | 'idle' | 'capture-end' | 'evicted';
 
-/** A flow carries the flow table's lookup key (FlowKey, see flow/index.ts). */
+/** A flow carries the flow table's lookup key (FlowKey, see key.ts). */
 export interface Flow<P extends PayloadObserver = PayloadObserver> extends FlowKey {
   /** Sequence number of the flow in the run, from 1. */
   id: number;
@@ -53,42 +53,49 @@ export interface Flow<P extends PayloadObserver = PayloadObserver> extends FlowK
   fileIndex: number;
 }
 
-export function newFlow<P extends PayloadObserver>(
-  id: number,
-  transport: 'tcp' | 'udp',
-  ipVersion: 4 | 6,
-  client: Endpoint,
-  server: Endpoint,
-  ts: number,
-  fileIndex: number,
-  classifier: P,
-): Flow<P> {
+/** What a new flow starts from (the flow table fills it once per flow). */
+export interface FlowInit<P extends PayloadObserver> {
+  id: number;
+  transport: 'tcp' | 'udp';
+  ipVersion: 4 | 6;
+  client: Endpoint;
+  server: Endpoint;
+  /** Time of the first packet. */
+  ts: number;
+  fileIndex: number;
+  classifier: P;
+  /** The flow's canonical key (copied: the table reuses its key object). */
+  key: FlowKey;
+}
+
+export function newFlow<P extends PayloadObserver>(init: FlowInit<P>): Flow<P> {
+  const key = init.key;
   return {
-    id,
-    transport,
-    ipVersion,
-    client,
-    server,
-    start: ts,
-    end: ts,
+    id: init.id,
+    transport: init.transport,
+    ipVersion: init.ipVersion,
+    client: init.client,
+    server: init.server,
+    start: init.ts,
+    end: init.ts,
     orig: { packets: 0, bytes: 0, payloadBytes: 0 },
     resp: { packets: 0, bytes: 0, payloadBytes: 0 },
     tcp: { orig: EndpointState.Inactive, resp: EndpointState.Inactive },
     history: '',
     flipped: false,
     pickup: false,
-    classifier,
+    classifier: init.classifier,
     origStream: undefined,
     respStream: undefined,
     endReason: undefined,
     historySeen: 0,
-    fileIndex,
-    keyLo: '',
-    keyHi: '',
-    keyLoPort: 0,
-    keyHiPort: 0,
-    keyProto: 0,
-    keyHash: 0,
+    fileIndex: init.fileIndex,
+    keyLo: key.keyLo,
+    keyHi: key.keyHi,
+    keyLoPort: key.keyLoPort,
+    keyHiPort: key.keyHiPort,
+    keyProto: key.keyProto,
+    keyHash: key.keyHash,
   };
 }
 

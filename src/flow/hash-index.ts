@@ -1,38 +1,13 @@
 /**
- * The flow table's lookup: canonical key (lower address and its port, higher address and its port,
- * IP protocol) to the live flow. Open addressing with linear probing over a power-of-two array, the
- * keys' hashes beside it in an Int32Array, backward-shift deletion (no tombstones, so a long scan
- * that adds and ends millions of flows never slows the probes down).
- *
- * (Performance: this replaced three nested Maps keyed by the address texts and a
- * protocol-and-ports number: three hash lookups and a heap number per packet.) The hash mixes the
- * addresses' textDigest (decode/addr.ts) with the ports, so a lookup hashes no string; a hash match
- * is confirmed by comparing the texts.
+ * The flow table's lookup: canonical key (key.ts) to the live flow. Open addressing with linear
+ * probing over a power-of-two array, the keys' hashes beside it in an Int32Array, backward-shift
+ * deletion (no tombstones, so a long scan that adds and ends millions of flows never slows the
+ * probes down). One probe sequence per packet and no string hashing: the key's hash is computed
+ * from the address digests, and a hash match is confirmed by comparing the texts.
  */
-
-/** What the index reads of a flow: its key, as set by FlowIndex.set. */
-export interface FlowKey {
-  keyLo: string;
-  keyHi: string;
-  keyLoPort: number;
-  keyHiPort: number;
-  keyProto: number;
-  /** keyHash(...) of the above (30 bits). */
-  keyHash: number;
-}
+import type { FlowKey } from './key.js';
 
 const MIN_CAPACITY = 1024;
-
-/** The 30-bit hash of a canonical key, from the address digests (see textDigest). */
-export function keyHash(loDigest: number, hiDigest: number, loPort: number, hiPort: number, proto: number): number {
-  let h = Math.imul(loDigest ^ 0x2545f491, 0x9e3779b1);
-  h = Math.imul(h ^ (h >>> 15) ^ hiDigest, 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13) ^ ((loPort << 16) | hiPort), 0xc2b2ae35);
-  h ^= proto;
-  h = Math.imul(h ^ (h >>> 16), 0x27d4eb2f);
-  h ^= h >>> 15;
-  return h & 0x3fffffff;
-}
 
 export class FlowIndex<T extends FlowKey> {
   private slots: (T | undefined)[];
@@ -46,10 +21,15 @@ export class FlowIndex<T extends FlowKey> {
     this.mask = MIN_CAPACITY - 1;
   }
 
-  get(hash: number, lo: string, hi: string, loPort: number, hiPort: number, proto: number): T | undefined {
+  /** The entry whose key equals `key`, if any. */
+  get(key: FlowKey): T | undefined {
     const slots = this.slots;
     const hashes = this.hashes;
     const mask = this.mask;
+    const hash = key.keyHash;
+    const loPort = key.keyLoPort;
+    const hiPort = key.keyHiPort;
+    const proto = key.keyProto;
     for (let i = hash & mask; ; i = (i + 1) & mask) {
       const f = slots[i];
       if (f === undefined) return undefined;
@@ -58,8 +38,8 @@ export class FlowIndex<T extends FlowKey> {
         f.keyLoPort === loPort &&
         f.keyHiPort === hiPort &&
         f.keyProto === proto &&
-        f.keyLo === lo &&
-        f.keyHi === hi
+        f.keyLo === key.keyLo &&
+        f.keyHi === key.keyHi
       ) {
         return f;
       }

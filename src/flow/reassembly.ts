@@ -1,11 +1,11 @@
 /**
  * In-order reassembly of the FIRST bytes of one TCP direction, for the classifier: a ClientHello may
  * span several segments and segments may arrive out of order or be retransmitted. Bounded: at most
- * `cap` bytes are kept, and at most MAX_PENDING out-of-order segments wait for the gap to fill.
- * (robustness fix: a segment waits only within what `cap` leaves beside the contiguous bytes, so
- * the waiting bytes never exceed `cap` either; before, each of the 16 waiting segments could hold
- * up to `cap` bytes, 17 x cap per direction. The buffer is also allocated on the first byte, not
- * per flow: a SYN scan's flows never carry payload and used to cost 2 x 2 KiB each.)
+ * `cap` bytes are kept, and at most MAX_PENDING out-of-order segments wait for the gap to fill. A
+ * segment waits only within what `cap` leaves beside the contiguous bytes, so the waiting bytes
+ * never exceed `cap` either (otherwise each of the 16 waiting segments could hold up to `cap`
+ * bytes, 17 x cap per direction). The buffer is allocated on the first byte, not per flow: a SYN
+ * scan's flows never carry payload and would otherwise cost 2 x 2 KiB each.
  */
 const MAX_PENDING = 16;
 const EMPTY = new Uint8Array(0);
@@ -47,7 +47,7 @@ export class StreamPrefix {
   length = 0;
   /** Out-of-order segments; NO_PENDING (shared, never written) until the first one. */
   private pending: PendingSegment[] = NO_PENDING;
-  /** Bytes held by `pending` (robustness fix: <= cap - length when a segment is added, so <= cap). */
+  /** Bytes held by `pending`: <= cap - length when a segment is added, so <= cap. */
   private pendingHeld = 0;
 
   constructor(private readonly cap: number) {

@@ -4,9 +4,9 @@
  * port reuse, idle timeouts and a cap on live flows. Time comes only from the packets.
  */
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type Packet } from '../decode/packet.js';
-import { textDigest } from '../model/address.js';
 import { addHistory, H_ACK, H_DATA, H_FIN, H_RST, H_SYN, H_SYNACK, newFlow, type EndReason, type Flow } from './flow.js';
-import { FlowIndex, keyHash } from './hash-index.js';
+import { FlowIndex } from './hash-index.js';
+import { flowKeyOf, newFlowKey, type FlowKey } from './key.js';
 import type { PayloadObserver, PayloadObservers } from './payload.js';
 import { StreamPrefix } from './reassembly.js';
 import { EndpointState, tcpTransition } from './tcp-state.js';
@@ -52,6 +52,8 @@ export class FlowTable<P extends PayloadObserver = PayloadObserver> {
   private readonly flows = new Map<number, Flow<P>>();
   /** Lookup by canonical key (hash-index.ts). */
   private readonly index = new FlowIndex<Flow<P>>();
+  /** The current packet's canonical key (key.ts), refilled for every packet. */
+  private readonly key: FlowKey = newFlowKey();
   /** Closed flows waiting out closeDelay: flow id -> time they closed. */
   private readonly closing = new Map<number, number>();
   private nextId = 1;
@@ -80,26 +82,16 @@ export class FlowTable<P extends PayloadObserver = PayloadObserver> {
     }
     const sport = tcp ? tcp.srcPort : (udp as NonNullable<typeof udp>).srcPort;
     const dport = tcp ? tcp.dstPort : (udp as NonNullable<typeof udp>).dstPort;
-    const src = p.src;
-    const dst = p.dst;
-    const sd = p.srcKey ?? textDigest(src);
-    const dd = p.dstKey ?? textDigest(dst);
-    // Canonical order: the lower (address digest, address, port) first, so both directions share
-    // one entry (any total order does; digests first spares most string compares).
-    const srcFirst = sd !== dd ? sd < dd : src === dst ? sport <= dport : src < dst;
-    const lo = srcFirst ? src : dst;
-    const hi = srcFirst ? dst : src;
-    const loPort = srcFirst ? sport : dport;
-    const hiPort = srcFirst ? dport : sport;
-    const hash = keyHash(srcFirst ? sd : dd, srcFirst ? dd : sd, loPort, hiPort, p.proto);
-    let flow = this.index.get(hash, lo, hi, loPort, hiPort, p.proto);
+    const key = this.key;
+    flowKeyOf(p, sport, dport, key);
+    let flow = this.index.get(key);
     const flags = tcp ? tcp.flags : 0;
     if (flow && tcp && flags & TCP_SYN && !(flags & TCP_ACK) && this.closing.has(flow.id)) {
       // A new SYN on a closed connection: the port was reused for a new connection.
       this.end(flow, 'closed');
       flow = undefined;
     }
-    if (!flow) flow = this.create(p, sport, dport, fileIndex, lo, hi, loPort, hiPort, hash);
+    if (!flow) flow = this.create(p, key, fileIndex);
     const fromClient = p.src === flow.client.ip && sport === flow.client.port;
     const dir = fromClient ? flow.orig : flow.resp;
     dir.packets++;
@@ -111,9 +103,13 @@ export class FlowTable<P extends PayloadObserver = PayloadObserver> {
     return flow;
   }
 
-  private create(p: Packet, sport: number, dport: number, fileIndex: number, lo: string, hi: string, loPort: number, hiPort: number, hash: number): Flow<P> {
+  /** A new flow for TCP/UDP packet `p`, whose canonical key is `key`. */
+  private create(p: Packet, key: FlowKey, fileIndex: number): Flow<P> {
     if (this.flows.size >= this.opts.maxFlows) this.evictOldest();
     const transport = p.tcp ? 'tcp' : 'udp';
+    const ports = p.tcp ?? (p.udp as NonNullable<Packet['udp']>);
+    const sport = ports.srcPort;
+    const dport = ports.dstPort;
     let srcIsClient = true;
     let pickup = false;
     if (p.tcp) {
@@ -129,18 +125,22 @@ export class FlowTable<P extends PayloadObserver = PayloadObserver> {
     }
     const client = srcIsClient ? { ip: p.src, port: sport } : { ip: p.dst, port: dport };
     const server = srcIsClient ? { ip: p.dst, port: dport } : { ip: p.src, port: sport };
-    const flow = newFlow(this.nextId++, transport, p.ipVersion, client, server, p.ts, fileIndex, this.payload.create());
+    const flow = newFlow({
+      id: this.nextId++,
+      transport,
+      ipVersion: p.ipVersion,
+      client,
+      server,
+      ts: p.ts,
+      fileIndex,
+      classifier: this.payload.create(),
+      key,
+    });
     flow.pickup = pickup;
     if (!srcIsClient) {
       flow.flipped = true;
       flow.history = '^';
     }
-    flow.keyLo = lo;
-    flow.keyHi = hi;
-    flow.keyLoPort = loPort;
-    flow.keyHiPort = hiPort;
-    flow.keyProto = p.proto;
-    flow.keyHash = hash;
     this.flows.set(flow.id, flow);
     this.index.set(flow);
     this.stats.flows++;
@@ -221,11 +221,11 @@ export class FlowTable<P extends PayloadObserver = PayloadObserver> {
   }
 
   /**
-   * Robustness fix: one iterator kept across evictions. A fresh `for..of` over the Map restarts at
-   * its first slot and walks every slot an earlier delete left empty (V8 compacts them only on a
-   * rehash), which made each eviction O(evicted so far) and a 1M-SYN scan at --max-flows 20000 take
-   * minutes. Every entry before the kept iterator's position has been evicted, so its next entry is
-   * still the oldest live flow; entries added later come after it (Map order is creation order).
+   * One iterator kept across evictions. A fresh `for..of` over the Map would restart at its first
+   * slot and walk every slot an earlier delete left empty (V8 compacts them only on a rehash),
+   * making each eviction O(evicted so far): a 1M-SYN scan at --max-flows 20000 would take minutes.
+   * Every entry before the kept iterator's position has been evicted, so its next entry is still
+   * the oldest live flow; entries added later come after it (Map order is creation order).
    */
   private evictIter: Iterator<[number, Flow<P>]> | undefined;
 

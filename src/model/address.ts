@@ -10,9 +10,9 @@
  * never compressed, IPv4-mapped addresses shown as ::ffff:a.b.c.d).
  *
  * Both formatters sit behind a small direct-mapped cache (the same few addresses recur in a
- * capture): a hit costs a hash and a 4- or 16-byte compare, and allocates nothing. The cache also
- * keeps each text's digest (textDigest), which the flow table hashes its keys with: after a format
- * call, `formattedDigest` is the digest of the text it returned.
+ * capture) and return the cached record: the text with its digest (textDigest), which the flow
+ * table hashes its keys with. A hit costs a hash and a 4- or 16-byte compare and allocates nothing;
+ * records are immutable, so a caller may keep one after the slot is reused.
  */
 
 /**
@@ -28,8 +28,15 @@ export function textDigest(s: string): number {
   return h & 0x3fffffff;
 }
 
-/** textDigest() of the text the last formatIPv4/formatIPv6 call returned. */
-export let formattedDigest = 0;
+/** An address formatted from packet bytes: its canonical text and textDigest(text). */
+export interface FormattedAddress {
+  readonly text: string;
+  readonly digest: number;
+}
+
+function formatted(text: string): FormattedAddress {
+  return { text, digest: textDigest(text) };
+}
 
 const DEC: readonly string[] = Array.from({ length: 256 }, (_, i) => String(i));
 
@@ -42,11 +49,10 @@ function dec(n: number): string {
 const V4_BITS = 12;
 const V4_SIZE = 1 << V4_BITS;
 const v4Keys = new Int32Array(V4_SIZE);
-const v4Vals: (string | undefined)[] = new Array<string | undefined>(V4_SIZE).fill(undefined);
-const v4Digests = new Int32Array(V4_SIZE);
+const v4Vals: (FormattedAddress | undefined)[] = new Array<FormattedAddress | undefined>(V4_SIZE).fill(undefined);
 
 /** Dotted quad of the 4 bytes at data[off]. The caller guarantees off + 4 <= data.length. */
-export function formatIPv4(data: Uint8Array, off: number): string {
+export function formatIPv4(data: Uint8Array, off: number): FormattedAddress {
   const a = data[off]!;
   const b = data[off + 1]!;
   const c = data[off + 2]!;
@@ -54,15 +60,11 @@ export function formatIPv4(data: Uint8Array, off: number): string {
   const key = (a << 24) | (b << 16) | (c << 8) | d;
   const slot = Math.imul(key, 0x9e3779b1) >>> (32 - V4_BITS);
   const hit = v4Vals[slot];
-  if (hit !== undefined && v4Keys[slot] === key) {
-    formattedDigest = v4Digests[slot]!;
-    return hit;
-  }
-  const s = DEC[a]! + '.' + DEC[b]! + '.' + DEC[c]! + '.' + DEC[d]!;
+  if (hit !== undefined && v4Keys[slot] === key) return hit;
+  const f = formatted(DEC[a]! + '.' + DEC[b]! + '.' + DEC[c]! + '.' + DEC[d]!);
   v4Keys[slot] = key;
-  v4Vals[slot] = s;
-  v4Digests[slot] = formattedDigest = textDigest(s);
-  return s;
+  v4Vals[slot] = f;
+  return f;
 }
 
 // ---- IPv6 ----------------------------------------------------------------------------------------
@@ -70,8 +72,7 @@ export function formatIPv4(data: Uint8Array, off: number): string {
 const V6_BITS = 11;
 const V6_SIZE = 1 << V6_BITS;
 const v6Keys = new Int32Array(V6_SIZE * 4);
-const v6Vals: (string | undefined)[] = new Array<string | undefined>(V6_SIZE).fill(undefined);
-const v6Digests = new Int32Array(V6_SIZE);
+const v6Vals: (FormattedAddress | undefined)[] = new Array<FormattedAddress | undefined>(V6_SIZE).fill(undefined);
 const groups = new Uint16Array(8);
 
 function word32(data: Uint8Array, o: number): number {
@@ -79,7 +80,7 @@ function word32(data: Uint8Array, o: number): number {
 }
 
 /** RFC 5952 text of the 16 bytes at data[off]. The caller guarantees off + 16 <= data.length. */
-export function formatIPv6(data: Uint8Array, off: number): string {
+export function formatIPv6(data: Uint8Array, off: number): FormattedAddress {
   const w0 = word32(data, off);
   const w1 = word32(data, off + 4);
   const w2 = word32(data, off + 8);
@@ -89,17 +90,15 @@ export function formatIPv6(data: Uint8Array, off: number): string {
   const k = slot << 2;
   const hit = v6Vals[slot];
   if (hit !== undefined && v6Keys[k] === w0 && v6Keys[k + 1] === w1 && v6Keys[k + 2] === w2 && v6Keys[k + 3] === w3) {
-    formattedDigest = v6Digests[slot]!;
     return hit;
   }
-  const s = ipv6Text(data, off);
+  const f = formatted(ipv6Text(data, off));
   v6Keys[k] = w0;
   v6Keys[k + 1] = w1;
   v6Keys[k + 2] = w2;
   v6Keys[k + 3] = w3;
-  v6Vals[slot] = s;
-  v6Digests[slot] = formattedDigest = textDigest(s);
-  return s;
+  v6Vals[slot] = f;
+  return f;
 }
 
 /** Uncached RFC 5952 formatting (exported for tests). */

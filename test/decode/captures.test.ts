@@ -7,6 +7,7 @@ import type { Packet } from '../../src/decode/packet.js';
 import { Decoder } from '../../src/decode/decoder.js';
 import { decodeFile, endpoints, packetsOf, readFrames } from '../helpers/captures.js';
 import { corpusDescribe } from '../helpers/corpus.js';
+import { weirdOf } from '../helpers/frames.js';
 
 const ascii = (b: Uint8Array): string => String.fromCharCode(...b);
 
@@ -122,9 +123,7 @@ corpusDescribe('raw IP link types', () => {
   });
 
   it('an IPv6 packet in a LINKTYPE_IPV4 file is malformed', () => {
-    expect(decodeFile('tcpdump_LINKTYPE_IPV4_invalid.pcap').outcomes).toEqual([
-      { kind: 'malformed', reason: 'linktype IPV4 but IP version 6' },
-    ]);
+    expect(decodeFile('tcpdump_LINKTYPE_IPV4_invalid.pcap').outcomes.map(weirdOf)).toEqual(['linktype_ip_version_mismatch']);
   });
 
   it('sv_tls_alpn_rawip.pcap decodes every frame', () => {
@@ -232,6 +231,8 @@ corpusDescribe('IP fragment reassembly', () => {
     const { outcomes, decoder } = decodeFile('ndpi_ip_fragmented_garbage.pcap');
     expect(decoder.stats.byKind).toEqual({ packet: 2, fragment: 1248, skip: 0, malformed: 2 });
     expect(decoder.stats.fragments).toMatchObject({ fragments: 1252, reassembled: 4, evicted: 0, droppedOverCap: 0 });
+    expect([...decoder.stats.malformedCodes]).toEqual([['bad_TCP_header_len', 2]]);
+    // The report's texts (summary.decode.weirds) keep each frame's detail.
     expect([...decoder.stats.malformedReasons].sort()).toEqual([
       ['tcp: header length 16 < 20', 1],
       ['tcp: header length 8 < 20', 1],
@@ -276,26 +277,26 @@ corpusDescribe('IP fragment reassembly', () => {
   });
 });
 
-corpusDescribe('malformed and truncated captures (no throw, specific reasons)', () => {
+corpusDescribe('malformed and truncated captures (no throw, specific weirds)', () => {
   it.each([
-    ['tcpdump_ipv4_invalid_hdr_length.pcap', 'ipv4: header length 16 < 20'],
-    ['tcpdump_ipv4_invalid_length.pcap', 'ipv4: truncated header (19 of 20 bytes)'],
-    ['tcpdump_ipv6_invalid_length.pcap', 'ipv6: truncated header (39 of 40 bytes)'],
-    ['zeek_trunc_ip4.pcap', 'ipv4: truncated header (6 of 20 bytes)'],
-    ['zeek_trunc_ip6.pcap', 'ipv6: truncated header (34 of 40 bytes)'],
-    ['zeek_trunc_ipv4_broken_hdr.pcap', 'ipv4: total length 20 < header length 60'],
-  ])('%s -> %s', (name, reason) => {
+    ['tcpdump_ipv4_invalid_hdr_length.pcap', 'IPv4_min_header_size', 'ipv4: header length 16 < 20'],
+    ['tcpdump_ipv4_invalid_length.pcap', 'truncated_IP', 'ipv4: truncated header (19 of 20 bytes)'],
+    ['tcpdump_ipv6_invalid_length.pcap', 'truncated_IPv6', 'ipv6: truncated header (39 of 40 bytes)'],
+    ['zeek_trunc_ip4.pcap', 'truncated_IP', 'ipv4: truncated header (6 of 20 bytes)'],
+    ['zeek_trunc_ip6.pcap', 'truncated_IPv6', 'ipv6: truncated header (34 of 40 bytes)'],
+    ['zeek_trunc_ipv4_broken_hdr.pcap', 'invalid_IP_header_size', 'ipv4: total length 20 < header length 60'],
+  ])('%s -> %s', (name, code, reportText) => {
     const { outcomes, decoder } = decodeFile(name);
-    expect(outcomes).toEqual([{ kind: 'malformed', reason }]);
-    expect([...decoder.stats.malformedReasons]).toEqual([[reason, 1]]);
+    expect(outcomes.map(weirdOf)).toEqual([code]);
+    expect([...decoder.stats.malformedCodes]).toEqual([[code, 1]]);
+    expect([...decoder.stats.malformedReasons]).toEqual([[reportText, 1]]);
   });
 
   it('zeek_trunc_hdr_snaplen1.pcap: frame shorter than an Ethernet header', () => {
     // The record says 8 captured bytes in a file whose snaplen is 1; readCaptureFile keeps all 8 (caplen >
     // snaplen is tolerated), a reader that clamps to the snaplen would report 1.
     const o = only(decodeFile('zeek_trunc_hdr_snaplen1.pcap').outcomes);
-    expect(o.kind).toBe('malformed');
-    expect(o.kind === 'malformed' && o.reason).toMatch(/^ethernet: truncated header \([0-9]+ of 14 bytes\)$/);
+    expect(weirdOf(o)).toBe('truncated_ethernet_frame');
   });
 
   it('tcpdump_tcp_header_heapoverflow.pcap: TCP header cut off -> truncated packet without tcp', () => {
@@ -335,6 +336,6 @@ corpusDescribe('malformed and truncated captures (no throw, specific reasons)', 
   });
 
   it('sv_fuzz_bad_caplen.pcap: the readable record is a broken TCP header', () => {
-    expect(decodeFile('sv_fuzz_bad_caplen.pcap').outcomes[0]).toEqual({ kind: 'malformed', reason: 'tcp: header length 0 < 20' });
+    expect(weirdOf(decodeFile('sv_fuzz_bad_caplen.pcap').outcomes[0])).toBe('bad_TCP_header_len');
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Decoder } from '../../src/decode/decoder.js';
 import type { DecodeOutcome, Packet } from '../../src/decode/packet.js';
-import { ascii, bytes, ext6, frag6, frame, ipv4, ipv6, tcp, udp } from '../helpers/frames.js';
+import { ascii, bytes, ext6, frag6, frame, ipv4, ipv6, tcp, udp, weirdOf } from '../helpers/frames.js';
 
 const RAW = 101;
 
@@ -18,19 +18,16 @@ const text = (b: Uint8Array): string => String.fromCharCode(...b);
 
 describe('IPv4', () => {
   it('rejects a header length below 20', () => {
-    expect(dec(ipv4({ ihl: 3 }, tcp({})))).toEqual({ kind: 'malformed', reason: 'ipv4: header length 12 < 20' });
+    expect(weirdOf(dec(ipv4({ ihl: 3 }, tcp({}))))).toBe('IPv4_min_header_size');
   });
 
   it('rejects a total length below the header length', () => {
-    expect(dec(ipv4({ totalLen: 19 }, tcp({})))).toEqual({ kind: 'malformed', reason: 'ipv4: total length 19 < header length 20' });
-    expect(dec(ipv4({ options: [1, 1, 1, 1], totalLen: 20 }, tcp({})))).toEqual({
-      kind: 'malformed',
-      reason: 'ipv4: total length 20 < header length 24',
-    });
+    expect(weirdOf(dec(ipv4({ totalLen: 19 }, tcp({}))))).toBe('invalid_IP_header_size');
+    expect(weirdOf(dec(ipv4({ options: [1, 1, 1, 1], totalLen: 20 }, tcp({}))))).toBe('invalid_IP_header_size');
   });
 
   it('reports a header cut before 20 bytes', () => {
-    expect(dec(ipv4({}, tcp({})).subarray(0, 12))).toEqual({ kind: 'malformed', reason: 'ipv4: truncated header (12 of 20 bytes)' });
+    expect(weirdOf(dec(ipv4({}, tcp({})).subarray(0, 12)))).toBe('truncated_IP');
   });
 
   it('skips options', () => {
@@ -73,15 +70,15 @@ describe('TCP', () => {
   });
 
   it('rejects a data offset below 5 words', () => {
-    expect(dec(ipv4({}, tcp({ doff: 4 })))).toEqual({ kind: 'malformed', reason: 'tcp: header length 16 < 20' });
+    expect(weirdOf(dec(ipv4({}, tcp({ doff: 4 }))))).toBe('bad_TCP_header_len');
   });
 
   it('rejects a header longer than the segment', () => {
-    expect(dec(ipv4({}, tcp({ doff: 15 })))).toEqual({ kind: 'malformed', reason: 'tcp: header length 60 > segment length' });
+    expect(weirdOf(dec(ipv4({}, tcp({ doff: 15 }))))).toBe('tcp_header_beyond_segment');
   });
 
   it('rejects a segment too short for a TCP header', () => {
-    expect(dec(ipv4({}, tcp({}).subarray(0, 12)))).toEqual({ kind: 'malformed', reason: 'tcp: segment length 12 < 20' });
+    expect(weirdOf(dec(ipv4({}, tcp({}).subarray(0, 12))))).toBe('tcp_truncated_header');
   });
 
   it('flags options beyond the captured bytes as truncated, keeping the header', () => {
@@ -111,9 +108,9 @@ describe('UDP', () => {
   });
 
   it('rejects a length below 8 or beyond the IP payload', () => {
-    expect(dec(ipv4({ proto: 17 }, udp({ len: 7 }, ascii('abcd'))))).toEqual({ kind: 'malformed', reason: 'udp: length 7 < 8' });
-    expect(dec(ipv4({ proto: 17 }, udp({ len: 13 }, ascii('abcd'))))).toEqual({ kind: 'malformed', reason: 'udp: length exceeds ip payload' });
-    expect(dec(ipv4({ proto: 17 }, new Uint8Array(6)))).toEqual({ kind: 'malformed', reason: 'udp: ip payload 6 < 8' });
+    expect(weirdOf(dec(ipv4({ proto: 17 }, udp({ len: 7 }, ascii('abcd')))))).toBe('udp_bad_length');
+    expect(weirdOf(dec(ipv4({ proto: 17 }, udp({ len: 13 }, ascii('abcd')))))).toBe('UDP_datagram_length_mismatch');
+    expect(weirdOf(dec(ipv4({ proto: 17 }, new Uint8Array(6))))).toBe('udp_truncated_header');
   });
 
   it('keeps the header and flags truncation when the datagram was cut', () => {
@@ -150,19 +147,16 @@ describe('IPv6 extension headers', () => {
   });
 
   it('rejects hop-by-hop after another header', () => {
-    expect(dec(ipv6({ nh: 60 }, bytes(ext6(0), ext6(6), body)))).toEqual({ kind: 'malformed', reason: 'ipv6: hop-by-hop header not first' });
+    expect(weirdOf(dec(ipv6({ nh: 60 }, bytes(ext6(0), ext6(6), body))))).toBe('ipv6_hop_by_hop_not_first');
   });
 
   it('rejects an extension header beyond the payload length', () => {
-    expect(dec(ipv6({ nh: 43, plen: 8 }, bytes(ext6(6, 1), body)))).toEqual({
-      kind: 'malformed',
-      reason: 'ipv6: extension header 43 beyond payload length',
-    });
+    expect(weirdOf(dec(ipv6({ nh: 43, plen: 8 }, bytes(ext6(6, 1), body))))).toBe('ipv6_ext_header_beyond_payload');
   });
 
   it('reports an extension header cut by the snaplen', () => {
     const full = ipv6({ nh: 60 }, bytes(ext6(6, 3), body));
-    expect(dec(full.subarray(0, 50))).toEqual({ kind: 'malformed', reason: 'ipv6: extension header 60 truncated' });
+    expect(weirdOf(dec(full.subarray(0, 50)))).toBe('ipv6_ext_header_truncated');
   });
 
   it('treats payload length 0 with hop-by-hop as a jumbogram (use captured)', () => {
@@ -180,13 +174,10 @@ describe('IPv6 extension headers', () => {
   });
 
   it('reports a header cut before 40 bytes', () => {
-    expect(dec(ipv6({}, body).subarray(0, 39))).toEqual({ kind: 'malformed', reason: 'ipv6: truncated header (39 of 40 bytes)' });
+    expect(weirdOf(dec(ipv6({}, body).subarray(0, 39)))).toBe('truncated_IPv6');
   });
 
   it('rejects a non-last fragment whose length is not a multiple of 8', () => {
-    expect(dec(ipv6({ nh: 44 }, bytes(frag6(17, 0, true, 1), new Uint8Array(12))))).toEqual({
-      kind: 'malformed',
-      reason: 'ipv6: fragment length not a multiple of 8',
-    });
+    expect(weirdOf(dec(ipv6({ nh: 44 }, bytes(frag6(17, 0, true, 1), new Uint8Array(12)))))).toBe('ipv6_fragment_not_multiple_of_8');
   });
 });

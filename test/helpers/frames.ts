@@ -4,7 +4,13 @@
  * these frames come from pcap.ts and pcapng.ts; decoded packets for flow tests from packets.ts.
  */
 import type { RawFrame } from '../../src/capture/frame.js';
-import type { Packet } from '../../src/decode/packet.js';
+import type { DecodeOutcome, Packet } from '../../src/decode/packet.js';
+import type { WeirdCode } from '../../src/decode/weird.js';
+
+/** The weird code of a malformed outcome; undefined for any other outcome. */
+export function weirdOf(o: DecodeOutcome | undefined): WeirdCode | undefined {
+  return o?.kind === 'malformed' ? o.code : undefined;
+}
 
 export function bytes(...parts: (Uint8Array | number[])[]): Uint8Array {
   let n = 0;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalAddress, cidrWithin, formatAddress, formatCidr, formatIPv4, formatIPv6, ipv6Text, parseCidr, parseIP, type Cidr } from '../../src/model/address.js';
+import { canonicalAddress, cidrWithin, formatAddress, formatCidr, formatIPv4, formatIPv6, ipv6Text, parseCidr, parseIP, textDigest, type Cidr } from '../../src/model/address.js';
 import { v6 } from '../helpers/frames.js';
 import { floats } from '../helpers/random.mjs';
 
@@ -9,7 +9,7 @@ function fmt6(groups: number[]): string {
     b[2 * i] = g >> 8;
     b[2 * i + 1] = g & 0xff;
   });
-  return formatIPv6(b, 0);
+  return formatIPv6(b, 0).text;
 }
 
 describe('IPv6 text (RFC 5952)', () => {
@@ -48,7 +48,7 @@ describe('IPv6 text (RFC 5952)', () => {
 
   it('reads at an offset inside a larger buffer', () => {
     const buf = new Uint8Array([0xaa, 0xbb, ...v6('2001:db8::a25:53'), 0xcc]);
-    expect(formatIPv6(buf, 2)).toBe('2001:db8::a25:53');
+    expect(formatIPv6(buf, 2).text).toBe('2001:db8::a25:53');
   });
 
   it('agrees with the WHATWG URL serializer on 20,000 random addresses (cache included)', () => {
@@ -67,24 +67,26 @@ describe('IPv6 text (RFC 5952)', () => {
       if (mapped) continue;
       const want = new URL(`http://[${Array.from({ length: 8 }, (_, i) => ((b[2 * i]! << 8) | b[2 * i + 1]!).toString(16)).join(':')}]/`).hostname.slice(1, -1);
       checked++;
-      const got = formatIPv6(b, 0);
+      const got = formatIPv6(b, 0).text;
       if (got !== want || ipv6Text(b, 0) !== want) bad.push(`${got} != ${want}`);
     }
     expect(checked).toBeGreaterThan(19000);
     expect(bad).toEqual([]);
   });
 
-  it('returns the same string object on a cache hit', () => {
+  it('returns the same record on a cache hit', () => {
     const a = new Uint8Array(v6('2001:db8::1'));
-    expect(formatIPv6(a, 0)).toBe(formatIPv6(new Uint8Array(a), 0));
+    const first = formatIPv6(a, 0);
+    expect(formatIPv6(new Uint8Array(a), 0)).toBe(first);
+    expect(first).toEqual({ text: '2001:db8::1', digest: textDigest('2001:db8::1') });
   });
 });
 
 describe('IPv4 text', () => {
   it('formats dotted quads', () => {
-    expect(formatIPv4(new Uint8Array([0, 0, 0, 0]), 0)).toBe('0.0.0.0');
-    expect(formatIPv4(new Uint8Array([255, 255, 255, 255]), 0)).toBe('255.255.255.255');
-    expect(formatIPv4(new Uint8Array([9, 192, 168, 1, 100, 7]), 1)).toBe('192.168.1.100');
+    expect(formatIPv4(new Uint8Array([0, 0, 0, 0]), 0).text).toBe('0.0.0.0');
+    expect(formatIPv4(new Uint8Array([255, 255, 255, 255]), 0).text).toBe('255.255.255.255');
+    expect(formatIPv4(new Uint8Array([9, 192, 168, 1, 100, 7]), 1).text).toBe('192.168.1.100');
   });
 
   it('survives cache collisions on 50,000 random addresses', () => {
@@ -94,7 +96,7 @@ describe('IPv4 text', () => {
     for (let n = 0; n < 50000; n++) {
       for (let i = 0; i < 4; i++) b[i] = Math.floor(r() * 256);
       const want = `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
-      const got = formatIPv4(b, 0);
+      const got = formatIPv4(b, 0).text;
       if (got !== want) bad.push(`${got} != ${want}`);
     }
     expect(bad).toEqual([]);
