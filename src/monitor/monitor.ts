@@ -14,7 +14,7 @@ import type { Inventory } from '../policy/inventory.js';
 import type { RuleSet } from '../policy/load.js';
 import { escapeText } from '../report/escape.js';
 import { JsonlEventWriter } from '../report/json.js';
-import { reportHeader, Tally } from '../report/model.js';
+import { reportHeader, Tally } from '../report/summary.js';
 import { TableWriter } from '../report/table.js';
 import { isoTime } from '../report/time.js';
 import { DropWatch } from './drop-watch.js';

@@ -14,7 +14,7 @@ import type { RuleSet } from '../policy/load.js';
 import { type Role } from '../model/vocabulary.js';
 import { formatPorts } from '../policy/schema.js';
 import { escapeText, safeJson } from './escape.js';
-import type { ReportHeader, RunSummary } from './model.js';
+import type { ReportHeader, RunSummary } from './summary.js';
 import { evidence } from './table.js';
 import { isoTime } from './time.js';
 import type { ReportWriter, Sink } from './writer.js';

@@ -5,7 +5,7 @@
  */
 import type { CaptureFinding, Finding, JudgedEndpoint, JudgedFlow } from '../policy/judge.js';
 import { safeJson } from './escape.js';
-import type { ReportHeader, RunSummary } from './model.js';
+import type { ReportHeader, RunSummary } from './summary.js';
 import { isoTime } from './time.js';
 import type { ReportWriter, Sink } from './writer.js';
 

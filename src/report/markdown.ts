@@ -5,7 +5,7 @@
  */
 import type { CaptureFinding, JudgedFlow } from '../policy/judge.js';
 import { escapeText } from './escape.js';
-import { FlowGroups, type ReportHeader, type RunSummary } from './model.js';
+import { FlowGroups, type ReportHeader, type RunSummary } from './summary.js';
 import { evidence } from './table.js';
 import { isoTime } from './time.js';
 import type { ReportWriter, Sink } from './writer.js';

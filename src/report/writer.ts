@@ -1,5 +1,5 @@
 import type { CaptureFinding, JudgedFlow } from '../policy/judge.js';
-import type { ReportHeader, RunSummary } from './model.js';
+import type { ReportHeader, RunSummary } from './summary.js';
 
 /** Where report text goes (stdout, a file): called with pieces, in order. */
 export type Sink = (text: string) => void;

@@ -20,7 +20,7 @@ import { loadInventoryFile, loadRuleSet } from '../../src/policy/load.js';
 import { HtmlWriter } from '../../src/report/html.js';
 import { JsonlWriter, JsonWriter } from '../../src/report/json.js';
 import { MarkdownWriter } from '../../src/report/markdown.js';
-import { reportHeader, Tally, type RunSummary } from '../../src/report/model.js';
+import { reportHeader, Tally, type RunSummary } from '../../src/report/summary.js';
 import { TableWriter } from '../../src/report/table.js';
 import type { ReportWriter, Sink } from '../../src/report/writer.js';
 import { bytes, tcpConnectionFrames } from '../helpers/frames.js';

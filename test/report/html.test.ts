@@ -9,7 +9,7 @@ import { run } from '../../src/cli/run.js';
 import type { JudgedFlow } from '../../src/policy/judge.js';
 import { loadRuleSet } from '../../src/policy/load.js';
 import { HtmlWriter, htmlText, scriptJson } from '../../src/report/html.js';
-import type { RunSummary } from '../../src/report/model.js';
+import type { RunSummary } from '../../src/report/summary.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const haveChromium = existsSync(CHROMIUM);

@@ -4,7 +4,7 @@ import { analyzeCaptures } from '../../src/engine/analyze.js';
 import type { JudgedFlow } from '../../src/policy/judge.js';
 import { loadInventoryFile, loadRuleSet } from '../../src/policy/load.js';
 import { flowFields, JsonlEventWriter } from '../../src/report/json.js';
-import { Tally } from '../../src/report/model.js';
+import { Tally } from '../../src/report/summary.js';
 
 function violatingFlow(): JudgedFlow {
   const flows: JudgedFlow[] = [];

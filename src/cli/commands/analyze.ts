@@ -7,7 +7,7 @@ import { analyzeCaptures } from '../../engine/analyze.js';
 import { UsageError } from '../../model/errors.js';
 import { loadRuleSet, type RuleSet } from '../../policy/load.js';
 import { escapeText } from '../../report/escape.js';
-import { reportHeader, Tally } from '../../report/model.js';
+import { reportHeader, Tally } from '../../report/summary.js';
 import type { ReportWriter, Sink } from '../../report/writer.js';
 import { boundOptions, buildInventory, checkBounds, matrixOptions, type ArgsOf, type CliIO, type CommandDefinition } from '../options.js';
 import { OutputFile, sameFile, TextBuffer } from '../output.js';
