@@ -273,9 +273,8 @@ describe('no hang, no damage to the system', () => {
   }, 60_000);
 
   it('--output to a FIFO (or a device such as /dev/null) writes in place instead of replacing it', async () => {
-    // The report used to go to a temporary file renamed over the target: as root, `--output /dev/null`
-    // replaced the system's /dev/null with a regular file. A FIFO in a private folder shows the same
-    // thing without touching /dev.
+    // A report written to a temporary file and renamed over the target would, as root, replace
+    // /dev/null with a regular file. A FIFO in a private folder shows the same thing without touching /dev.
     const fifo = join(tmp, 'report.fifo');
     const got = join(tmp, 'report-from-fifo.json');
     execFileSync('mkfifo', [fifo]);
