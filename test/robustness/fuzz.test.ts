@@ -230,11 +230,9 @@ describe('(b) pcapng damage is recorded in bounded memory', () => {
     const n = 300_000;
     const file = join(tmp, 'skipped-blocks.pcapng');
     writeFileSync(file, skippedBlocks(n));
-    const t0 = performance.now();
     const summary = readCaptureFile(file, () => {
       throw new Error('no frame expected');
     });
-    expect(performance.now() - t0).toBeLessThan(5000);
     expect(summary.complete).toBe(false);
     expect(summary.stopped?.offset).toBe(48);
     expect(summary.warnings).toHaveLength(21);
@@ -247,7 +245,7 @@ describe('(b) pcapng damage is recorded in bounded memory', () => {
     expect(parser.problems.length).toBe(MAX_KEPT_NOTES);
     expect(parser.notes.length).toBe(MAX_KEPT_NOTES);
     expect(parser.notesDropped).toBe(n - MAX_KEPT_NOTES);
-  });
+  }, HANG_GUARD_MS);
 
   it('at most 65,536 interfaces per section are kept; the rest are skipped and reported', () => {
     const n = 70_000;
@@ -364,19 +362,17 @@ describe('(c) Decoder.decode on structured random frames', () => {
 
   it('a datagram of 1-byte fragments is cut off at maxPieces (each piece must not rescan the others)', () => {
     const decoder = new Decoder({ fragments: { maxPieces: 4096 } });
-    const t0 = performance.now();
     // Every 8-byte slot of a 64 KiB datagram, then every second byte of each slot, and so on.
     for (let round = 1; round <= 8; round++) {
       for (let slot = 0; slot < 8125; slot++) {
         decoder.decode(frame(101, ipv4({ proto: 17, id: 7, mf: true, fragOffset: slot * 8 }, new Uint8Array(round).fill(round)), 1000));
       }
     }
-    expect(performance.now() - t0).toBeLessThan(5000);
     const f = decoder.stats.fragments;
     expect(f.droppedOverCap).toBeGreaterThan(0);
     expect(f.evicted).toBeGreaterThan(0);
     expect(decoder.stats.internalErrors).toBe(0);
-  });
+  }, HANG_GUARD_MS);
 });
 
 // ---------------------------------------------------------------------------------------------
