@@ -11,7 +11,6 @@
  * equal over generated tables.
  */
 
-// eslint-disable-next-line no-control-regex
 const PLAIN = /^[\x20-\x7e]*$/;
 // eslint-disable-next-line no-control-regex
 const PAINTED = /^\u001b\[\d+m([\x20-\x7e]*)\u001b\[0m$/;
