@@ -127,6 +127,14 @@ export interface FlowGroup {
   bytes: number;
 }
 
+/**
+ * The orders of String.prototype.localeCompare (the default locale; numeric for ports, so tcp/9 comes
+ * before tcp/10), made once: localeCompare with options builds a collator per call, which made sorting
+ * a few hundred groups cost a tenth of a second.
+ */
+const TEXT_ORDER = new Intl.Collator();
+const PORT_ORDER = new Intl.Collator(undefined, { numeric: true });
+
 /** Aggregates flows into groups, at most `max` of them; flows of further groups are only counted. */
 export class FlowGroups {
   private readonly groups = new Map<string, FlowGroup>();
@@ -164,9 +172,9 @@ export class FlowGroups {
   sorted(): FlowGroup[] {
     return [...this.groups.values()].sort(
       (a, b) =>
-        a.clientRole.localeCompare(b.clientRole) ||
-        a.serverRole.localeCompare(b.serverRole) ||
-        a.port.localeCompare(b.port, undefined, { numeric: true }),
+        TEXT_ORDER.compare(a.clientRole, b.clientRole) ||
+        TEXT_ORDER.compare(a.serverRole, b.serverRole) ||
+        PORT_ORDER.compare(a.port, b.port),
     );
   }
 }

@@ -6,6 +6,7 @@
 import Table from 'cli-table3';
 import type { CaptureFinding, JudgedFlow } from '../policy/judge.js';
 import { escapeText } from './escape.js';
+import { drawGrid } from './grid.js';
 import { FlowGroups, type ReportHeader, type RunSummary } from './summary.js';
 import { isoTime } from './time.js';
 import type { ReportWriter, Sink } from './writer.js';
@@ -17,6 +18,11 @@ export interface TableOptions {
   maxRows: number;
   /** Terminal width: long cells wrap to fit it. Undefined: no limit (files, pipes). */
   width?: number;
+}
+
+interface Layout {
+  head: string[];
+  colWidths?: number[];
 }
 
 interface Row {
@@ -68,32 +74,42 @@ export class TableWriter implements ReportWriter {
   }
 
   /**
-   * `fixed`: widths of the leading columns that never wrap; the remaining columns share what is
-   * left of the terminal width.
+   * Head and column widths of a table. `fixed`: widths of the leading columns that never wrap; the
+   * remaining columns share what is left of the terminal width.
    */
-  private table(head: string[], fixed?: number[]): Table.Table {
-    const options: Table.TableConstructorOptions = {
-      head,
-      style: { head: [], border: [], compact: false },
-      wordWrap: true,
-      wrapOnWordBoundary: false,
-    };
+  private layout(head: string[], fixed?: number[]): Layout {
+    let colWidths: number[] | undefined;
     if (fixed && this.opts.width !== undefined) {
       const flexible = head.length - fixed.length;
       const used = fixed.reduce((n, w) => n + w, 0) + head.length + 1;
       const each = Math.max(16, Math.floor((this.opts.width - used) / flexible));
-      options.colWidths = [...fixed, ...new Array<number>(flexible).fill(each)];
+      colWidths = [...fixed, ...new Array<number>(flexible).fill(each)];
     }
-    // cli-table3 wraps (wrapOnWordBoundary: false) by raw string length, escape codes included: a
-    // bold header that only just fits ("evidence" in a 16-column cell) would be cut inside its reset
-    // code and send a broken CSI to the terminal. Bold only the headers whose codes fit.
-    const widths = options.colWidths;
-    options.head = head.map((h, i) => {
-      const width = widths?.[i];
-      const fits = width === undefined || width === null || h.length + COLORS.bold.length + COLORS.reset.length <= width - 2;
+    // Cells wrap (wrapOnWordBoundary: false) by raw string length, escape codes included: a bold
+    // header that only just fits ("evidence" in a 16-column cell) would be cut inside its reset code
+    // and send a broken CSI to the terminal. Bold only the headers whose codes fit.
+    const bold = head.map((h, i) => {
+      const width = colWidths?.[i];
+      const fits = width === undefined || h.length + COLORS.bold.length + COLORS.reset.length <= width - 2;
       return this.opts.color && fits ? `${COLORS.bold}${h}${COLORS.reset}` : h;
     });
-    return new Table(options);
+    return colWidths ? { head: bold, colWidths } : { head: bold };
+  }
+
+  /** The table drawn; cli-table3 draws the tables with cells of other widths (see grid.ts). */
+  private draw(layout: Layout, rows: string[][]): string {
+    const fast = drawGrid(layout.head, rows, layout.colWidths);
+    if (fast !== undefined) return fast;
+    const options: Table.TableConstructorOptions = {
+      head: layout.head,
+      style: { head: [], border: [], compact: false },
+      wordWrap: true,
+      wrapOnWordBoundary: false,
+    };
+    if (layout.colWidths) options.colWidths = layout.colWidths;
+    const table = new Table(options);
+    for (const r of rows) table.push(r);
+    return table.toString();
   }
 
   begin(header: ReportHeader): void {
@@ -130,7 +146,7 @@ export class TableWriter implements ReportWriter {
       out.push(escapeText(`captures: ${h.files.join(', ')}`));
     }
     out.push('');
-    const flows = this.table(['client -> server', 'port', 'service', 'rule', 'verdict', 'flows', 'bytes']);
+    const flows: string[][] = [];
     const verdictColor = (v: string): string =>
       v === 'violation' ? this.paint('red', v) : v === 'warning' ? this.paint('yellow', v) : v === 'allowed' ? this.paint('green', v) : v;
     const sorted = this.groups.sorted();
@@ -143,14 +159,17 @@ export class TableWriter implements ReportWriter {
     }
     const over = this.groups.overflow;
     if (over.flows > 0) flows.push(['(more groups)', '', '', '', '', String(over.flows), String(over.bytes)]);
-    out.push(sorted.length > 0 ? flows.toString() : 'no TCP or UDP flows in the capture');
+    out.push(
+      sorted.length > 0
+        ? this.draw(this.layout(['client -> server', 'port', 'service', 'rule', 'verdict', 'flows', 'bytes']), flows)
+        : 'no TCP or UDP flows in the capture',
+    );
 
     const section = (title: string, rows: Row[], more: number, color: 'red' | 'yellow'): void => {
       if (rows.length === 0) return;
       out.push('', this.paint(color, title));
-      const t = this.table(['time', 'code', 'client', 'server', 'evidence', 'reason'], [29, 19, 24, 24]);
-      for (const r of rows) t.push([r.time, r.code, r.client, r.server, r.evidence, r.reason].map(escapeText));
-      out.push(t.toString());
+      const cells = rows.map((r) => [r.time, r.code, r.client, r.server, r.evidence, r.reason].map(escapeText));
+      out.push(this.draw(this.layout(['time', 'code', 'client', 'server', 'evidence', 'reason'], [29, 19, 24, 24]), cells));
       if (more > 0) out.push(`... and ${more} more (use --format json for all of them, or raise --max-rows)`);
     };
     section(`Violations (${summary.violations})`, this.violations, this.moreViolations, 'red');
