@@ -25,6 +25,10 @@
  * Usage: node test/bench/generate.mjs [--packets N] [--flows M] [--seed S] --out FILE.pcap
  * Writes FILE.pcap, FILE.hosts.yaml (the inventory) and FILE.manifest.json (what was generated, the
  * inventory flags to give netmatrix).
+ *
+ * `--profile transfer [--files F]`: the second workload, a rotated set of pcap files with long
+ * transfers in offload-sized frames, IPv6 and VLAN tags (transfer.mjs, built on this module's
+ * exports).
  */
 import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -59,11 +63,11 @@ function scanExcluded(port) {
   return port === 8484 || port === 8443 || port === 8888 || port === 6006 || (port >= 14000 && port <= 14099);
 }
 
-function ipNum(text) {
+export function ipNum(text) {
   return text.split('.').reduce((n, p) => ((n << 8) | Number(p)) >>> 0, 0);
 }
 
-function macOf(ip) {
+export function macOf(ip) {
   return Uint8Array.from([0x02, 0x00, (ip >>> 24) & 255, (ip >>> 16) & 255, (ip >>> 8) & 255, ip & 255]);
 }
 
@@ -73,11 +77,11 @@ const ZERO_MAC = new Uint8Array(6);
 // ---------------------------------------------------------------------------------------------------
 // pcap writing: records go straight into a large chunk, flushed with writeSync.
 
-const TCP_FIN = 0x01;
-const TCP_SYN = 0x02;
-const TCP_RST = 0x04;
-const TCP_PSH = 0x08;
-const TCP_ACK = 0x10;
+export const TCP_FIN = 0x01;
+export const TCP_SYN = 0x02;
+export const TCP_RST = 0x04;
+export const TCP_PSH = 0x08;
+export const TCP_ACK = 0x10;
 
 export class PcapWriter {
   constructor(path, chunkSize = 8 << 20) {
@@ -234,7 +238,7 @@ function emitUdp(w, s) {
 // Payload material.
 
 /** Random bytes (ciphertext, key shares): slices of one pool, never copied. */
-class Pool {
+export class Pool {
   constructor(rng, size = 2 << 20) {
     this.buf = rng.fill(Buffer.allocUnsafe(size));
   }
@@ -376,7 +380,7 @@ export function serverFlight(rng, pool, sessionId) {
 }
 
 /** TLS application data records (type 23) of `total` bytes on the wire, headers included. */
-function appRecords(rng, pool, total) {
+export function appRecords(rng, pool, total) {
   const out = Buffer.allocUnsafe(total);
   let o = 0;
   while (o < total) {
@@ -401,7 +405,7 @@ function appRecords(rng, pool, total) {
 const ETH_MSS = 1448; // 1460 minus the timestamps option
 const LO_MSS = 65483;
 
-class TcpScript {
+export class TcpScript {
   /**
    * conn: endpoints. rtt: µs between the capture point (the client side) and the server.
    */
@@ -506,7 +510,7 @@ function sendPackets(len, mss, end) {
   return n + Math.floor(n / 2) + (end === 'ack' && n % 2 === 1 ? 1 : 0) - (end === 'reply' && n % 2 === 0 ? 1 : 0);
 }
 
-function sortSteps(steps) {
+export function sortSteps(steps) {
   return steps.sort((a, b) => a.t - b.t);
 }
 
@@ -532,7 +536,7 @@ function makeWorld(rng) {
   };
 }
 
-function ephemeral(h) {
+export function ephemeral(h) {
   const p = h.nextPort;
   h.nextPort = p >= 60999 ? 32768 : p + 1;
   return p;
@@ -557,7 +561,7 @@ function tcpConn(rng, cli, srv, cport, sport, opts = {}) {
     sipid: rng.int(0, 65535),
     cttl: opts.cttl ?? 64,
     sttl: opts.sttl ?? 64,
-    mss: loop ? LO_MSS : ETH_MSS,
+    mss: loop ? LO_MSS : (opts.mss ?? ETH_MSS),
     loop,
     noTs: opts.noTs === true,
     cSynWin: loop ? 65495 : 64240,
@@ -569,9 +573,10 @@ function tcpConn(rng, cli, srv, cport, sport, opts = {}) {
 
 // ---------------------------------------------------------------------------------------------------
 // Flow kinds. Each builder gets its own Rng (from the flow's seed) and returns time-sorted steps.
+// ctx.mss, when set, is the full segment size of the path (the transfer profile's IPv6 flows).
 
 const GRPC_MIN_PACKETS = 16;
-const WG_MIN_PACKETS = 3;
+export const WG_MIN_PACKETS = 3;
 
 function buildGrpc(ctx, rng, start, budget) {
   const node = ctx.world.nodes[rng.int(0, ctx.world.nodes.length - 1)];
@@ -636,21 +641,21 @@ function buildGrpc(ctx, rng, start, budget) {
   return { steps: sortSteps(s.steps), flows: 1 };
 }
 
-function buildLiveness(ctx, rng, start, nodeIndex) {
+export function buildLiveness(ctx, rng, start, nodeIndex) {
   const node = ctx.world.nodes[nodeIndex];
-  const conn = tcpConn(rng, node, ctx.world.researcher, ephemeral(node), PORTS.grpc);
+  const conn = tcpConn(rng, node, ctx.world.researcher, ephemeral(node), PORTS.grpc, { mss: ctx.mss });
   const s = new TcpScript(conn, start, node.rtt, rng);
   s.handshake();
   s.close(true, rng.int(200, 3000));
   return { steps: s.steps, flows: 1 };
 }
 
-function buildSecagg(ctx, rng, start) {
+export function buildSecagg(ctx, rng, start) {
   const nodes = ctx.world.nodes;
   const a = nodes[rng.int(0, nodes.length - 1)];
   let b = nodes[rng.int(0, nodes.length - 1)];
   if (b === a) b = nodes[(nodes.indexOf(a) + 1) % nodes.length];
-  const conn = tcpConn(rng, a, b, ephemeral(a), rng.pick(PORTS.secagg));
+  const conn = tcpConn(rng, a, b, ephemeral(a), rng.pick(PORTS.secagg), { mss: ctx.mss });
   const s = new TcpScript(conn, start, Math.round((a.rtt + b.rtt) / 2), rng);
   const msg = (len) => {
     const buf = Buffer.allocUnsafe(len);
@@ -718,7 +723,7 @@ function buildGui(ctx, rng, start) {
 }
 
 /** One nmap-style SYN scan burst: one scanner, one source port, one node, `probes` distinct ports. */
-function buildScan(ctx, rng, start, probes) {
+export function buildScan(ctx, rng, start, probes) {
   const scanner = rng.pick(ctx.world.scanners);
   const node = ctx.world.nodes[rng.int(0, ctx.world.nodes.length - 1)];
   const sport = ephemeral(scanner);
@@ -753,7 +758,7 @@ function wgPadded(inner) {
   return inner === 0 ? 0 : Math.min(Math.ceil(inner / 16) * 16, Math.max(inner, 1420));
 }
 
-function buildWireguard(ctx, rng, start, budget) {
+export function buildWireguard(ctx, rng, start, budget) {
   const node = ctx.world.nodes[rng.int(0, ctx.world.nodes.length - 1)];
   const vpn = ctx.world.vpnserver;
   const conn = {
@@ -881,7 +886,7 @@ function buildActor(ctx, a) {
 }
 
 /** Binary min-heap of actors keyed by (time of their next step, id). */
-class Heap {
+export class Heap {
   constructor() {
     this.a = [];
   }
@@ -1109,31 +1114,56 @@ export function generateWorkload({ packets = 500_000, flows, seed = 1, out, writ
 function parseArgs(argv) {
   const { values } = parseCli({
     args: argv,
-    options: { packets: { type: 'string' }, flows: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      profile: { type: 'string' }, packets: { type: 'string' }, flows: { type: 'string' }, files: { type: 'string' }, seed: { type: 'string' },
+      out: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    },
   });
-  const opts = { packets: Number(values.packets ?? 500_000), seed: Number(values.seed ?? 1) };
+  const profile = values.profile ?? 'default';
+  if (profile !== 'default' && profile !== 'transfer') throw new Error(`--profile ${profile}: default or transfer`);
+  if (values.files !== undefined && profile !== 'transfer') throw new Error('--files is for --profile transfer (a rotated set)');
+  const opts = { profile, packets: Number(values.packets ?? (profile === 'transfer' ? 960_000 : 500_000)), seed: Number(values.seed ?? 1) };
   if (values.flows !== undefined) opts.flows = Number(values.flows);
+  if (values.files !== undefined) opts.files = Number(values.files);
   if (values.out !== undefined) opts.out = values.out;
   if (values.help) opts.help = true;
   return opts;
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  try {
-    const opts = parseArgs(process.argv.slice(2));
-    if (opts.help || !opts.out) {
-      process.stdout.write('usage: node test/bench/generate.mjs --out FILE.pcap [--packets N (500000)] [--flows M (>= 20000 at 500000)] [--seed S (1)]\n');
-      process.exitCode = opts.help ? 0 : 2;
-    } else {
-      const t0 = process.hrtime.bigint();
-      const m = generateWorkload({ ...opts, log: (s) => process.stdout.write(`${s}\n`) });
-      process.stdout.write(`flows: ${JSON.stringify(m.flows)}\npackets by kind: ${JSON.stringify(m.packetsByKind)}\n`);
-      process.stdout.write(`generated in ${(Number(process.hrtime.bigint() - t0) / 1e9).toFixed(1)} s\n`);
-      process.stdout.write(`inventory: ${m.netmatrixArgs.join(' ')}   (or --hosts ${m.hostsFile})\n`);
-      process.stdout.write(`analyze:   node dist/bin/netmatrix.cjs analyze ${m.file} ${m.netmatrixArgs.join(' ')} --format json > /dev/null\n`);
-    }
-  } catch (err) {
-    process.stderr.write(`generate: ${err.message}\n`);
-    process.exitCode = 2;
+const USAGE = `usage: node test/bench/generate.mjs --out FILE.pcap [--packets N (500000)] [--flows M (>= 20000 at 500000)] [--seed S (1)]
+       node test/bench/generate.mjs --profile transfer --out DIR/PREFIX [--packets N (960000)] [--flows M (>= 40000 at 960000)]
+                                    [--files F (4)] [--seed S (1)]
+   (transfer: a rotated set DIR/PREFIX_00001_<time>.pcap ... of F files, DIR/PREFIX.hosts.yaml, DIR/PREFIX.manifest.json)
+`;
+
+async function main(argv) {
+  const { profile, ...opts } = parseArgs(argv);
+  if (opts.help || !opts.out) {
+    process.stdout.write(USAGE);
+    return opts.help ? 0 : 2;
   }
+  const t0 = process.hrtime.bigint();
+  const log = (s) => process.stdout.write(`${s}\n`);
+  // The transfer profile lives in its own module, which imports this one: loaded once this one has
+  // finished evaluating (an awaited import here would wait on itself).
+  const m = profile === 'transfer' ? (await import('./transfer.mjs')).generateTransferWorkload({ ...opts, log }) : generateWorkload({ ...opts, log });
+  process.stdout.write(`flows: ${JSON.stringify(m.flows)}\npackets by kind: ${JSON.stringify(m.packetsByKind)}\n`);
+  if (m.profile === 'transfer') process.stdout.write(`IPv6: ${JSON.stringify(m.ipv6)}, VLAN: ${JSON.stringify(m.vlan)}, offload: ${JSON.stringify(m.offload)}\n`);
+  process.stdout.write(`generated in ${(Number(process.hrtime.bigint() - t0) / 1e9).toFixed(1)} s\n`);
+  process.stdout.write(`inventory: ${m.netmatrixArgs.join(' ')}   (or --hosts ${m.hostsFile})\n`);
+  const input = m.files ? m.files.join(' ') : m.file;
+  process.stdout.write(`analyze:   node dist/bin/netmatrix.cjs analyze ${input} ${m.netmatrixArgs.join(' ')} --format json > /dev/null\n`);
+  return 0;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err) => {
+      process.stderr.write(`generate: ${err.message}\n`);
+      process.exitCode = 2;
+    },
+  );
 }

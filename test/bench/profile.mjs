@@ -4,8 +4,11 @@
  * `node --cpu-prof` (JSON report to /dev/null) and sums the V8 samples' self time by function and by
  * part of the pipeline (src/ folder, node internals, GC).
  *
- *   node test/bench/profile.mjs [--packets N (500000)] [--file F.pcap] [--top 30] [--cli dist/cli/main.js]
- *                               [--keep]
+ *   node test/bench/profile.mjs [--workload default|transfer] [--packets N (500000; transfer 960000)]
+ *                               [--file F.pcap] [--top 30] [--cli dist/cli/main.js] [--keep]
+ *
+ * --workload transfer profiles the rotated set of the transfer profile (all its files in one run,
+ * with its hosts file).
  *
  * The .cpuprofile is kept with --keep (open it in Chrome DevTools > Performance, or speedscope).
  */
@@ -16,6 +19,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs as parseCli } from 'node:util';
 import { generateWorkload, INVENTORY_FLAGS } from './generate.mjs';
+import { generateTransferWorkload } from './transfer.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '..', '..');
@@ -23,9 +27,14 @@ const repo = resolve(here, '..', '..');
 function parseArgs(argv) {
   const { values } = parseCli({
     args: argv,
-    options: { packets: { type: 'string' }, file: { type: 'string' }, top: { type: 'string' }, cli: { type: 'string' }, keep: { type: 'boolean' } },
+    options: {
+      workload: { type: 'string' }, packets: { type: 'string' }, file: { type: 'string' }, top: { type: 'string' }, cli: { type: 'string' }, keep: { type: 'boolean' },
+    },
   });
-  const o = { packets: Number(values.packets ?? 500_000), top: Number(values.top ?? 30), keep: values.keep === true };
+  const workload = values.workload ?? 'default';
+  if (workload !== 'default' && workload !== 'transfer') throw new Error(`--workload ${workload}: default or transfer`);
+  if (workload === 'transfer' && values.file !== undefined) throw new Error('--file is for the default workload');
+  const o = { workload, packets: Number(values.packets ?? (workload === 'transfer' ? 960_000 : 500_000)), top: Number(values.top ?? 30), keep: values.keep === true };
   if (values.file !== undefined) o.file = values.file;
   if (values.cli !== undefined) o.cli = values.cli;
   return o;
@@ -71,10 +80,16 @@ function main() {
   if (!existsSync(cli)) throw new Error(`${cli} not found: build first (npm run build)`);
   const tmp = mkdtempSync(join(os.tmpdir(), 'netmatrix-profile-'));
   try {
-    const file = o.file ?? generateWorkload({ packets: o.packets, out: join(tmp, 'bench.pcap'), writeSidecars: false }).file;
+    let input;
+    if (o.workload === 'transfer') {
+      const m = generateTransferWorkload({ packets: o.packets, out: join(tmp, 'transfer') });
+      input = [...m.files, '--hosts', m.hostsFile];
+    } else {
+      input = [o.file ?? generateWorkload({ packets: o.packets, out: join(tmp, 'bench.pcap'), writeSidecars: false }).file, ...INVENTORY_FLAGS];
+    }
     const devnull = openSync('/dev/null', 'w');
     const t0 = process.hrtime.bigint();
-    const r = spawnSync(process.execPath, ['--cpu-prof', '--cpu-prof-dir', tmp, cli, 'analyze', file, ...INVENTORY_FLAGS, '--format', 'json'], {
+    const r = spawnSync(process.execPath, ['--cpu-prof', '--cpu-prof-dir', tmp, cli, 'analyze', ...input, '--format', 'json'], {
       stdio: ['ignore', devnull, 'pipe'],
     });
     const wall = Number(process.hrtime.bigint() - t0) / 1e9;
