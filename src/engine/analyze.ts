@@ -109,7 +109,7 @@ export function analyzeCaptures(opts: AnalyzeOptions): AnalysisResult {
     ...(opts.secaggTimeout === undefined ? {} : { secaggTimeout: opts.secaggTimeout }),
     onFlow: opts.onFlow,
   });
-  const files = new FileEvents(opts, total, new InputPacedCollector());
+  const files = new FileEvents(opts, total, new InputPacedCollector(() => engine.flowStats.flows));
   ordered.forEach((p, fileIndex) => {
     files.begin(p.file);
     const packet = engine.decoder.packet;

@@ -49,6 +49,11 @@ export interface Flow<P extends PayloadObserver = PayloadObserver> extends FlowK
   endReason: EndReason | undefined;
   /** Letters already in `history` (bit per letter and side). */
   historySeen: number;
+  /**
+   * Both endpoints are established (or picked up mid-stream) and the classifier is done: a segment
+   * without SYN, FIN or RST whose history letter its side already has changes nothing (table.ts).
+   */
+  steady: boolean;
   /** Where the flow's first packet was: file index in the run. */
   fileIndex: number;
 }
@@ -89,6 +94,7 @@ export function newFlow<P extends PayloadObserver>(init: FlowInit<P>): Flow<P> {
     respStream: undefined,
     endReason: undefined,
     historySeen: 0,
+    steady: false,
     fileIndex: init.fileIndex,
     keyLo: key.keyLo,
     keyHi: key.keyHi,
@@ -113,6 +119,11 @@ export const H_DATA = 3;
 export const H_FIN = 4;
 export const H_RST = 5;
 const HISTORY_LETTERS = ['S', 'H', 'A', 'D', 'F', 'R', 's', 'h', 'a', 'd', 'f', 'r'];
+
+/** True when `letter` (H_SYN...) is already in the flow's history for that side. */
+export function hasHistory(flow: Flow, letter: number, fromClient: boolean): boolean {
+  return (flow.historySeen & (1 << (letter * 2 + (fromClient ? 0 : 1)))) !== 0;
+}
 
 /**
  * Adds a history letter (H_SYN...) once per side (upper case for the client). Called for most

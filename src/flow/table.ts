@@ -4,7 +4,7 @@
  * port reuse, idle timeouts and a cap on live flows. Time comes only from the packets.
  */
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type Packet } from '../decode/packet.js';
-import { addHistory, H_ACK, H_DATA, H_FIN, H_RST, H_SYN, H_SYNACK, newFlow, type EndReason, type Flow } from './flow.js';
+import { addHistory, hasHistory, H_ACK, H_DATA, H_FIN, H_RST, H_SYN, H_SYNACK, newFlow, type EndReason, type Flow } from './flow.js';
 import { FlowIndex } from './hash-index.js';
 import { flowKeyOf, newFlowKey, type FlowKey } from './key.js';
 import type { PayloadObserver, PayloadObservers } from './payload.js';
@@ -46,6 +46,9 @@ const EMPTY = new Uint8Array(0);
 /** Sweep for timeouts every this many seconds of packet time. */
 const SWEEP_INTERVAL = 5;
 
+function isSteady(s: EndpointState): boolean {
+  return s === EndpointState.Established || s === EndpointState.Partial;
+}
 
 export class FlowTable<P extends PayloadObserver = PayloadObserver> {
   /** Live flows by id; Map order is creation order (the oldest first, for eviction). */
@@ -160,6 +163,11 @@ export class FlowTable<P extends PayloadObserver = PayloadObserver> {
     const tcp = p.tcp as NonNullable<Packet['tcp']>;
     const flags = tcp.flags;
     const hasData = p.payloadLen > 0;
+    // Most segments of a long transfer: nothing below would change (no state transition, no new
+    // history letter, nothing left to classify, nothing closing), so they cost this check only.
+    if (flow.steady && !(flags & (TCP_SYN | TCP_FIN | TCP_RST))) {
+      if (hasData ? hasHistory(flow, H_DATA, fromClient) : !(flags & TCP_ACK) || hasHistory(flow, H_ACK, fromClient)) return;
+    }
     tcpTransition(flow.tcp, fromClient, flags, hasData);
     if (flags & TCP_SYN) addHistory(flow, flags & TCP_ACK ? H_SYNACK : H_SYN, fromClient);
     else if (flags & TCP_ACK && !hasData && !(flags & (TCP_FIN | TCP_RST))) addHistory(flow, H_ACK, fromClient);
@@ -198,6 +206,9 @@ export class FlowTable<P extends PayloadObserver = PayloadObserver> {
     const terminal =
       o === EndpointState.Reset || r === EndpointState.Reset || (o === EndpointState.Closed && r === EndpointState.Closed);
     if (terminal && !this.closing.has(flow.id)) this.closing.set(flow.id, p.ts);
+    // Established or Partial on both sides: tcpTransition leaves such endpoints as they are for a
+    // segment without SYN, FIN or RST.
+    flow.steady = classifier.done && isSteady(o) && isSteady(r);
   }
 
   private releaseStreams(flow: Flow<P>): void {

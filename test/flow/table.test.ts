@@ -77,6 +77,38 @@ describe('TCP connection tracking (Zeek conn_state and history)', () => {
     expect(g?.client.ip).toBe(S);
   });
 
+  it('once classified and established, segments are still counted and new letters, FIN and RST still count', () => {
+    // The classifier is done at the client's first request (HTTP/1): every later segment takes the
+    // table's short path unless it brings something new.
+    const request = new TextEncoder().encode('GET / HTTP/1.1\r\nHost: s\r\n\r\n');
+    const c = (ts: number, flags: number, payload?: Uint8Array) =>
+      tcp({ ts, src: C, sport: 40000, dst: S, dport: 8080, flags, seq: flags & SYN ? 0 : 1, ...(payload ? { payload } : {}) });
+    const s = (ts: number, flags: number, payload?: Uint8Array) => tcp({ ts, src: S, sport: 8080, dst: C, dport: 40000, flags, ...(payload ? { payload } : {}) });
+    const [f] = run([
+      c(1, SYN),
+      s(1.1, SYN | ACK),
+      c(1.2, ACK),
+      c(1.3, PSH | ACK, request),
+      s(1.4, ACK), // the server's first pure ACK: a new letter
+      s(1.5, PSH | ACK, new Uint8Array(100)), // its first data: another
+      c(1.6, ACK, new Uint8Array(7)),
+      c(1.7, ACK),
+      s(1.8, PSH | ACK, new Uint8Array(50)),
+      s(1.9, FIN | ACK),
+      c(2.0, ACK),
+      c(2.1, RST),
+    ]);
+    expect(f?.classifier.result.service).toBe('http');
+    expect(f?.history).toBe('ShADadfR');
+    expect(connState(f as ClassifiedFlow)).toBe('RSTO');
+    expect(f?.orig.packets).toBe(7);
+    expect(f?.resp.packets).toBe(5);
+    expect(f?.orig.payloadBytes).toBe(request.length + 7);
+    expect(f?.resp.payloadBytes).toBe(150);
+    expect(f?.end).toBe(2.1);
+    expect(f?.endReason).toBe('closed');
+  });
+
   it('a new SYN after a closed connection on the same ports starts a new flow', () => {
     const first = connection({ t0: 1, client: C, cport: 40000, server: S, sport: 50051 });
     const second = connection({ t0: 2, client: C, cport: 40000, server: S, sport: 50051, end: 'refused' });
