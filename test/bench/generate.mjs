@@ -158,27 +158,15 @@ export function writeEthIp(b, o, dmac, smac, src, dst, proto, ipLen, ipId, ttl) 
   return ip + 20;
 }
 
-const OPT_LEN = { syn: 20, ts: 12, mss: 4, none: 0 };
+export const OPT_LEN = { syn: 20, ts: 12, mss: 4, none: 0 };
 
-/** One TCP segment (step) into the writer. */
-function emitTcp(w, s) {
+/**
+ * The TCP header of step `s` at b[t] (checksum left 0) and its options; returns where the payload
+ * goes. Shared by both workload profiles.
+ */
+export function writeTcpHeader(b, t, s, optLen) {
   const k = s.conn;
   const fromClient = s.c;
-  const plen = s.data ? s.data.length : 0;
-  const optLen = OPT_LEN[s.opt];
-  const tcpLen = 20 + optLen + plen;
-  const ipLen = 20 + tcpLen;
-  const o = w.record(s.t, 14 + ipLen);
-  const b = w.buf;
-  const src = fromClient ? k.cip : k.sip;
-  const dst = fromClient ? k.sip : k.cip;
-  const t = writeEthIp(
-    b, o,
-    fromClient ? k.smac : k.cmac,
-    fromClient ? k.cmac : k.smac,
-    src, dst, 6, ipLen,
-    s.ipId, s.ttl,
-  );
   b.writeUInt16BE(fromClient ? k.cport : k.sport, t);
   b.writeUInt16BE(fromClient ? k.sport : k.cport, t + 2);
   b.writeUInt32BE(s.seq >>> 0, t + 4);
@@ -203,9 +191,32 @@ function emitTcp(w, s) {
     b.writeUInt32BE(s.tsval >>> 0, p + 4); b.writeUInt32BE(s.tsecr >>> 0, p + 8);
     p += 12;
   } else if (s.opt === 'mss') {
-    b[p] = 2; b[p + 1] = 4; b.writeUInt16BE(1460, p + 2);
+    b[p] = 2; b[p + 1] = 4; b.writeUInt16BE(k.v6 ? 1440 : 1460, p + 2); // MTU 1500 - 40 (IPv4) or - 60 (IPv6)
     p += 4;
   }
+  return p;
+}
+
+/** One TCP segment (step) into the writer. */
+function emitTcp(w, s) {
+  const k = s.conn;
+  const fromClient = s.c;
+  const plen = s.data ? s.data.length : 0;
+  const optLen = OPT_LEN[s.opt];
+  const tcpLen = 20 + optLen + plen;
+  const ipLen = 20 + tcpLen;
+  const o = w.record(s.t, 14 + ipLen);
+  const b = w.buf;
+  const src = fromClient ? k.cip : k.sip;
+  const dst = fromClient ? k.sip : k.cip;
+  const t = writeEthIp(
+    b, o,
+    fromClient ? k.smac : k.cmac,
+    fromClient ? k.cmac : k.smac,
+    src, dst, 6, ipLen,
+    s.ipId, s.ttl,
+  );
+  const p = writeTcpHeader(b, t, s, optLen);
   if (plen) b.set(s.data, p);
   // Pseudo-header: src, dst, protocol, TCP length.
   let sum = (src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff) + 6 + tcpLen;

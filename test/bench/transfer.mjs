@@ -28,7 +28,7 @@ import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:f
 import { basename, dirname, join } from 'node:path';
 import {
   appRecords, buildLiveness, buildScan, buildSecagg, buildWireguard, clientHello, ephemeral, fold, Heap, ipNum, macOf,
-  Pool, Rng, serverFlight, sortSteps, sum16, TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN, TcpScript, WG_MIN_PACKETS,
+  OPT_LEN, Pool, Rng, serverFlight, sortSteps, sum16, TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN, TcpScript, WG_MIN_PACKETS, writeTcpHeader,
 } from './generate.mjs';
 
 export const TRANSFER_NETWORK = {
@@ -154,7 +154,6 @@ export class RotatingPcapWriter {
 // Frames: Ethernet, optional 802.1Q tag, IPv4 or IPv6, TCP or UDP. The payload is a Buffer (`data`)
 // or a range of a record stream (`stream`, `off`, `len`) written straight into the frame.
 
-const OPT_LEN = { syn: 20, ts: 12, mss: 4, none: 0 };
 
 function payloadLen(s) {
   return s.data ? s.data.length : s.stream ? s.len : 0;
@@ -217,32 +216,7 @@ function emitTcp(w, s) {
   const o = w.record(s.t, frameLen(k, tcpLen));
   const b = w.buf;
   const t = writeHeaders(b, o, k, fromClient, 6, tcpLen, s.ipId, s.ttl);
-  b.writeUInt16BE(fromClient ? k.cport : k.sport, t);
-  b.writeUInt16BE(fromClient ? k.sport : k.cport, t + 2);
-  b.writeUInt32BE(s.seq >>> 0, t + 4);
-  b.writeUInt32BE(s.ack >>> 0, t + 8);
-  b[t + 12] = ((20 + optLen) / 4) << 4;
-  b[t + 13] = s.flags;
-  b.writeUInt16BE(s.win, t + 14);
-  b[t + 16] = 0;
-  b[t + 17] = 0;
-  b[t + 18] = 0;
-  b[t + 19] = 0;
-  let p = t + 20;
-  if (s.opt === 'syn') {
-    b[p] = 2; b[p + 1] = 4; b.writeUInt16BE(k.mss + 12, p + 2);
-    b[p + 4] = 4; b[p + 5] = 2;
-    b[p + 6] = 8; b[p + 7] = 10; b.writeUInt32BE(s.tsval >>> 0, p + 8); b.writeUInt32BE(s.tsecr >>> 0, p + 12);
-    b[p + 16] = 1; b[p + 17] = 3; b[p + 18] = 3; b[p + 19] = 7;
-    p += 20;
-  } else if (s.opt === 'ts') {
-    b[p] = 1; b[p + 1] = 1; b[p + 2] = 8; b[p + 3] = 10;
-    b.writeUInt32BE(s.tsval >>> 0, p + 4); b.writeUInt32BE(s.tsecr >>> 0, p + 8);
-    p += 12;
-  } else if (s.opt === 'mss') {
-    b[p] = 2; b[p + 1] = 4; b.writeUInt16BE(k.v6 ? 1440 : 1460, p + 2);
-    p += 4;
-  }
+  const p = writeTcpHeader(b, t, s, optLen);
   if (s.data) b.set(s.data, p);
   else if (s.stream) s.stream.write(b, p, s.off, s.len);
   b.writeUInt16BE(fold(sum16(b, t, t + tcpLen, pseudoSum(b, t, k, 6, tcpLen))), t + 16);
