@@ -110,12 +110,41 @@ const median = (xs) => {
 
 const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 
+/**
+ * Variables of the caller's environment that change how a tool starts without being part of the
+ * work measured. NODE_EXTRA_CA_CERTS makes every Node process load and parse that certificate file
+ * before any JavaScript runs (Node 20 reads it at start-up; on a machine whose whole CA bundle is
+ * named there, about 150 ms a start); netmatrix makes no TLS connection, and a stock Debian with
+ * Node 20 does not set it. NODE_OPTIONS would add flags of the caller's to the timed runs. Both are
+ * removed from every timed tool's environment, and the report says so with the start-up cost of
+ * the first measured in the same run (`startupCost`).
+ */
+const NEUTRALISED = ['NODE_EXTRA_CA_CERTS', 'NODE_OPTIONS'];
+const childEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !NEUTRALISED.includes(k)));
+const neutralised = NEUTRALISED.filter((k) => process.env[k] !== undefined);
+
+/** Median wall seconds of `node -e 0` with the caller's environment and with the timed tools' one. */
+function startupCost(runs = 7) {
+  const time = (env) => {
+    const t0 = process.hrtime.bigint();
+    spawnSync(process.execPath, ['-e', '0'], { env, stdio: 'ignore' });
+    return Number(process.hrtime.bigint() - t0) / 1e9;
+  };
+  const asCalled = [];
+  const clean = [];
+  for (let i = 0; i < runs; i++) {
+    asCalled.push(time(process.env));
+    clean.push(time(childEnv));
+  }
+  return { asCalled: median(asCalled), clean: median(clean) };
+}
+
 /** Runs one command; returns wall seconds, peak RSS (MB) and the exit status. */
 async function measure(cmd, args, tmp) {
   if (TIME) {
     const rssFile = join(tmp, 'rss.txt');
     const t0 = process.hrtime.bigint();
-    const r = spawnSync(TIME, ['-f', '%M %U %S', '-o', rssFile, cmd, ...args], { stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 64 << 20 });
+    const r = spawnSync(TIME, ['-f', '%M %U %S', '-o', rssFile, cmd, ...args], { env: childEnv, stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 64 << 20 });
     const wall = Number(process.hrtime.bigint() - t0) / 1e9;
     const lines = readFileSync(rssFile, 'utf8').trim().split('\n');
     // GNU time prints "Command exited with non-zero status N" before the format when N != 0.
@@ -124,7 +153,7 @@ async function measure(cmd, args, tmp) {
   }
   return new Promise((done) => {
     const t0 = process.hrtime.bigint();
-    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(cmd, args, { env: childEnv, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d) => {
       stderr = (stderr + d.toString()).slice(-2000);
@@ -369,6 +398,7 @@ async function main() {
       if (w.doubled) jobs.push({ key: `${w.name}/netmatrix-2x`, row: 'netmatrix-2x', workload: w, tool: netmatrix, input: w.doubled.input, manifest: w.doubled.manifest });
     }
     const runs = Object.fromEntries(jobs.map((j) => [j.key, []]));
+    const startup = neutralised.length > 0 ? startupCost() : undefined;
     const busy0 = busyCpuSeconds();
     const wall0 = process.hrtime.bigint();
     for (let r = 0; r < o.rounds; r++) {
@@ -442,6 +472,8 @@ async function main() {
       memoryGB: Math.round(os.totalmem() / 2 ** 30),
       node: process.version,
       kernel: `${os.type()} ${os.release()}`,
+      neutralised,
+      nodeStartSeconds: startup,
       rssMethod: TIME ? 'GNU time %M (wait4 ru_maxrss)' : 'polled /proc/PID/status VmHWM (approx.)',
       tools: {
         tcpdump: tcpdump ? versionOf(tcpdump, ['--version'], /tcpdump version (\S+)/) : undefined,
@@ -458,6 +490,9 @@ async function main() {
     out.push(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGB} GB, ${machine.kernel}, Node ${machine.node}`);
     out.push(`tools:   tcpdump ${machine.tools.tcpdump ?? '-'}, ndpiReader ${machine.tools.ndpiReader ?? '-'}, tshark ${machine.tools.tshark ?? '-'}; RSS by ${machine.rssMethod}`);
     out.push(`rounds: ${o.rounds}, alternated over tools and workloads; wall time per run, median reported; cpu s: median user+sys ("time vs netmatrix" > 1: slower than netmatrix)`);
+    if (startup) {
+      out.push(`environment: ${neutralised.join(', ')} removed from the timed tools' environment (set by the caller; see run.mjs): \`node -e 0\` takes ${fmt(startup.asCalled * 1000, 0)} ms with the caller's environment, ${fmt(startup.clean * 1000, 0)} ms without`);
+    }
     if (otherCpu !== undefined && otherCpu > 0.1 * timedWall) {
       out.push(`warning: other processes used ${otherCpu.toFixed(1)} CPU-s during the ${timedWall.toFixed(1)} s of timed runs (${((otherCpu / timedWall) * 100).toFixed(0)}% of one core on ${machine.cores}): wall times are noisy, compare min and cpu s`);
     }
