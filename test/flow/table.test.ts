@@ -81,22 +81,25 @@ describe('TCP connection tracking (Zeek conn_state and history)', () => {
     // The classifier is done at the client's first request (HTTP/1): every later segment takes the
     // table's short path unless it brings something new.
     const request = new TextEncoder().encode('GET / HTTP/1.1\r\nHost: s\r\n\r\n');
-    const c = (ts: number, flags: number, payload?: Uint8Array) =>
-      tcp({ ts, src: C, sport: 40000, dst: S, dport: 8080, flags, seq: flags & SYN ? 0 : 1, ...(payload ? { payload } : {}) });
-    const s = (ts: number, flags: number, payload?: Uint8Array) => tcp({ ts, src: S, sport: 8080, dst: C, dport: 40000, flags, ...(payload ? { payload } : {}) });
+    // Sequence numbers move on with the data: a segment that does not is a retransmission (T).
+    const n = request.length;
+    const c = (ts: number, flags: number, seq: number, payload?: Uint8Array) =>
+      tcp({ ts, src: C, sport: 40000, dst: S, dport: 8080, flags, seq, ...(payload ? { payload } : {}) });
+    const s = (ts: number, flags: number, seq: number, payload?: Uint8Array) =>
+      tcp({ ts, src: S, sport: 8080, dst: C, dport: 40000, flags, seq, ...(payload ? { payload } : {}) });
     const [f] = run([
-      c(1, SYN),
-      s(1.1, SYN | ACK),
-      c(1.2, ACK),
-      c(1.3, PSH | ACK, request),
-      s(1.4, ACK), // the server's first pure ACK: a new letter
-      s(1.5, PSH | ACK, new Uint8Array(100)), // its first data: another
-      c(1.6, ACK, new Uint8Array(7)),
-      c(1.7, ACK),
-      s(1.8, PSH | ACK, new Uint8Array(50)),
-      s(1.9, FIN | ACK),
-      c(2.0, ACK),
-      c(2.1, RST),
+      c(1, SYN, 0),
+      s(1.1, SYN | ACK, 0),
+      c(1.2, ACK, 1),
+      c(1.3, PSH | ACK, 1, request),
+      s(1.4, ACK, 1), // the server's first pure ACK: a new letter
+      s(1.5, PSH | ACK, 1, new Uint8Array(100)), // its first data: another
+      c(1.6, ACK, 1 + n, new Uint8Array(7)),
+      c(1.7, ACK, 8 + n),
+      s(1.8, PSH | ACK, 101, new Uint8Array(50)),
+      s(1.9, FIN | ACK, 151),
+      c(2.0, ACK, 8 + n),
+      c(2.1, RST, 8 + n),
     ]);
     expect(f?.classifier.result.service).toBe('http');
     expect(f?.history).toBe('ShADadfR');
