@@ -143,7 +143,8 @@ export class FlowTable<P extends PayloadObserver = PayloadObserver> {
         srcIsClient = this.pickupSrcIsClient(transport, sport, dport);
       }
     } else {
-      srcIsClient = this.pickupSrcIsClient(transport, sport, dport);
+      // Zeek (IPBasedAnalyzer::NewConn) never flips a datagram sent to the limited broadcast address.
+      srcIsClient = p.dst === '255.255.255.255' || this.pickupSrcIsClient(transport, sport, dport);
     }
     const client = srcIsClient ? { ip: p.src, port: sport } : { ip: p.dst, port: dport };
     const server = srcIsClient ? { ip: p.dst, port: dport } : { ip: p.src, port: sport };
@@ -170,7 +171,10 @@ export class FlowTable<P extends PayloadObserver = PayloadObserver> {
     return flow;
   }
 
-  /** Without a SYN: the side on a service port is the server; otherwise the first sender is the client. */
+  /**
+   * Without a SYN: the side on a service port is the server; otherwise the first sender is the client
+   * (Zeek's WantConnection with its likely_server_ports: packet_analysis/protocol/udp/UDP.cc, tcp/TCP.cc).
+   */
   private pickupSrcIsClient(transport: 'tcp' | 'udp', sport: number, dport: number): boolean {
     const srcService = this.opts.isServicePort(transport, sport);
     const dstService = this.opts.isServicePort(transport, dport);
