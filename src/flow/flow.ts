@@ -34,6 +34,7 @@ export interface Flow<P extends PayloadObserver = PayloadObserver> extends FlowK
   end: number;
   orig: DirectionStats;
   resp: DirectionStats;
+  /** TCP endpoints (Zeek's TCP_Endpoint state); UDP flows share one frozen, inactive pair. */
   tcp: TcpEndpoints;
   /**
    * Zeek's history (see addHistory below): S H A D F R I Q T W, upper case for the client, lower case
@@ -76,6 +77,9 @@ export interface FlowInit<P extends PayloadObserver> {
   key: FlowKey;
 }
 
+/** A UDP flow's `tcp`: one shared, frozen pair of inactive endpoints (nothing writes it). */
+const NO_TCP: TcpEndpoints = Object.freeze({ orig: Object.freeze(newTcpEndpoint()), resp: Object.freeze(newTcpEndpoint()) });
+
 export function newFlow<P extends PayloadObserver>(init: FlowInit<P>): Flow<P> {
   const key = init.key;
   return {
@@ -88,7 +92,7 @@ export function newFlow<P extends PayloadObserver>(init: FlowInit<P>): Flow<P> {
     end: init.ts,
     orig: { packets: 0, bytes: 0, payloadBytes: 0 },
     resp: { packets: 0, bytes: 0, payloadBytes: 0 },
-    tcp: { orig: newTcpEndpoint(), resp: newTcpEndpoint() },
+    tcp: init.transport === 'tcp' ? { orig: newTcpEndpoint(), resp: newTcpEndpoint() } : NO_TCP,
     history: '',
     flipped: false,
     pickup: false,
