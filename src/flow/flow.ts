@@ -2,7 +2,7 @@
  * A connection (Zeek's conn): canonical endpoints with the initiator as `client`, per-direction
  * counters, TCP state and history, and the observer of its payload (the classifier, see payload.ts).
  */
-import { EndpointState, tcpConnState, udpConnState, type ConnState, type TcpEndpoints } from './tcp-state.js';
+import { newTcpEndpoint, tcpConnState, udpConnState, type ConnState, type TcpEndpoints } from './tcp-state.js';
 import type { FlowKey } from './key.js';
 import type { PayloadObserver } from './payload.js';
 import type { StreamPrefix } from './reassembly.js';
@@ -34,8 +34,12 @@ export interface Flow<P extends PayloadObserver = PayloadObserver> extends FlowK
   end: number;
   orig: DirectionStats;
   resp: DirectionStats;
+  /** TCP endpoints (Zeek's TCP_Endpoint state); UDP flows share one frozen, inactive pair. */
   tcp: TcpEndpoints;
-  /** Zeek-style history: S h A D F R, upper case for the client; `^` when the direction was flipped. */
+  /**
+   * Zeek's history (see addHistory below): S H A D F R I Q T W, upper case for the client, lower case
+   * for the server; `^` when the direction was flipped.
+   */
   history: string;
   /** The first packet was not the client's: a SYN-ACK, or a mid-stream packet from the server port. */
   flipped: boolean;
@@ -73,6 +77,9 @@ export interface FlowInit<P extends PayloadObserver> {
   key: FlowKey;
 }
 
+/** A UDP flow's `tcp`: one shared, frozen pair of inactive endpoints (nothing writes it). */
+const NO_TCP: TcpEndpoints = Object.freeze({ orig: Object.freeze(newTcpEndpoint()), resp: Object.freeze(newTcpEndpoint()) });
+
 export function newFlow<P extends PayloadObserver>(init: FlowInit<P>): Flow<P> {
   const key = init.key;
   return {
@@ -85,7 +92,7 @@ export function newFlow<P extends PayloadObserver>(init: FlowInit<P>): Flow<P> {
     end: init.ts,
     orig: { packets: 0, bytes: 0, payloadBytes: 0 },
     resp: { packets: 0, bytes: 0, payloadBytes: 0 },
-    tcp: { orig: EndpointState.Inactive, resp: EndpointState.Inactive },
+    tcp: init.transport === 'tcp' ? { orig: newTcpEndpoint(), resp: newTcpEndpoint() } : NO_TCP,
     history: '',
     flipped: false,
     pickup: false,
@@ -111,27 +118,48 @@ export function connState(flow: Flow): ConnState {
     : udpConnState(flow.orig.packets, flow.resp.packets);
 }
 
-/** History letters by index (H_SYN...), the client's in upper case then the server's. */
+/**
+ * History masks (Zeek's TCP_Endpoint HIST_* and UDP.cc HIST_*_DATA_PKT): a letter guarded by a mask
+ * is written the first time its side sends such a packet. S and H share one (HIST_SYN_PKT).
+ */
 export const H_SYN = 0;
-export const H_SYNACK = 1;
-export const H_ACK = 2;
-export const H_DATA = 3;
-export const H_FIN = 4;
-export const H_RST = 5;
-const HISTORY_LETTERS = ['S', 'H', 'A', 'D', 'F', 'R', 's', 'h', 'a', 'd', 'f', 'r'];
+export const H_FIN = 1;
+export const H_RST = 2;
+export const H_ACK = 3;
+export const H_DATA = 4;
+/** FIN and RST together: I. */
+export const H_FIN_RST = 5;
+/** Other combinations of SYN, FIN and RST: Q. */
+export const H_MULTI = 6;
 
-/** True when `letter` (H_SYN...) is already in the flow's history for that side. */
-export function hasHistory(flow: Flow, letter: number, fromClient: boolean): boolean {
-  return (flow.historySeen & (1 << (letter * 2 + (fromClient ? 0 : 1)))) !== 0;
+/** True when the mask (H_SYN...) has been seen for that side. */
+export function hasHistory(flow: Flow, mask: number, fromClient: boolean): boolean {
+  return (flow.historySeen & (1 << (mask * 2 + (fromClient ? 0 : 1)))) !== 0;
 }
 
 /**
- * Adds a history letter (H_SYN...) once per side (upper case for the client). Called for most
- * packets, so the letter is an index: nothing is looked up or lower-cased unless the letter is new.
+ * Zeek's Connection::CheckHistory: writes `letter` (upper case; lower case for the server) the first
+ * time the side's mask is seen and returns false; returns true when it had been seen.
  */
-export function addHistory(flow: Flow, letter: number, fromClient: boolean): void {
-  const bit = 1 << (letter * 2 + (fromClient ? 0 : 1));
-  if (flow.historySeen & bit) return;
+export function checkHistory(flow: Flow, mask: number, fromClient: boolean, letter: string): boolean {
+  const bit = 1 << (mask * 2 + (fromClient ? 0 : 1));
+  if (flow.historySeen & bit) return true;
   flow.historySeen |= bit;
-  flow.history += HISTORY_LETTERS[fromClient ? letter : letter + 6]!;
+  flow.history += fromClient ? letter : letter.toLowerCase();
+  return false;
+}
+
+/** Zeek's AddHistory: the letter again (upper case for the client). */
+export function addHistory(flow: Flow, fromClient: boolean, letter: string): void {
+  flow.history += fromClient ? letter : letter.toLowerCase();
+}
+
+/**
+ * Zeek's Connection::ScaledHistoryEntry with its default base 10: a counted event (retransmission,
+ * zero window) writes its letter at the 1st, 10th, 100th, ... occurrence.
+ */
+export function scaledHistory(flow: Flow, count: number, fromClient: boolean, letter: string): void {
+  let n = count;
+  while (n >= 10 && n % 10 === 0) n /= 10;
+  if (n === 1) addHistory(flow, fromClient, letter);
 }

@@ -4,12 +4,27 @@
  * port reuse, idle timeouts and a cap on live flows. Time comes only from the packets.
  */
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type Packet } from '../decode/packet.js';
-import { addHistory, hasHistory, H_ACK, H_DATA, H_FIN, H_RST, H_SYN, H_SYNACK, newFlow, type EndReason, type Flow } from './flow.js';
+import {
+  addHistory,
+  checkHistory,
+  hasHistory,
+  H_ACK,
+  H_DATA,
+  H_FIN,
+  H_FIN_RST,
+  H_MULTI,
+  H_RST,
+  H_SYN,
+  newFlow,
+  scaledHistory,
+  type EndReason,
+  type Flow,
+} from './flow.js';
 import { FlowIndex } from './hash-index.js';
 import { flowKeyOf, newFlowKey, type FlowKey } from './key.js';
 import type { PayloadObserver, PayloadObservers } from './payload.js';
 import { StreamPrefix } from './reassembly.js';
-import { EndpointState, tcpTransition } from './tcp-state.js';
+import { EndpointState, initEndpoint, isClosed, seqDelta, tcpTransition, updateLastSeq, type TcpEndpoint } from './tcp-state.js';
 
 export interface FlowTableOptions {
   /** Seconds without packets before a TCP flow is ended (Zeek's tcp_inactivity_timeout: 5 min). */
@@ -89,8 +104,8 @@ export class FlowTable<P extends PayloadObserver = PayloadObserver> {
     flowKeyOf(p, sport, dport, key);
     let flow = this.index.get(key);
     const flags = tcp ? tcp.flags : 0;
-    if (flow && tcp && flags & TCP_SYN && !(flags & TCP_ACK) && this.closing.has(flow.id)) {
-      // A new SYN on a closed connection: the port was reused for a new connection.
+    if (flow && tcp && flags & TCP_SYN && isReuse(flow, tcp.seq, flags)) {
+      // A new SYN on this 5-tuple starts a new connection (Zeek's IsReuse).
       this.end(flow, 'closed');
       flow = undefined;
     }
@@ -102,7 +117,11 @@ export class FlowTable<P extends PayloadObserver = PayloadObserver> {
     dir.payloadBytes += p.payloadLen;
     if (p.ts > flow.end) flow.end = p.ts;
     if (tcp) this.tcpPacket(flow, p, fromClient);
-    else if (!flow.classifier.done) flow.classifier.datagram(p.payload);
+    else {
+      // Zeek's UDP.cc: D for the originator's datagrams, d for the responder's.
+      checkHistory(flow, H_DATA, fromClient, 'D');
+      if (!flow.classifier.done) flow.classifier.datagram(p.payload);
+    }
     return flow;
   }
 
@@ -124,7 +143,8 @@ export class FlowTable<P extends PayloadObserver = PayloadObserver> {
         srcIsClient = this.pickupSrcIsClient(transport, sport, dport);
       }
     } else {
-      srcIsClient = this.pickupSrcIsClient(transport, sport, dport);
+      // Zeek (IPBasedAnalyzer::NewConn) never flips a datagram sent to the limited broadcast address.
+      srcIsClient = p.dst === '255.255.255.255' || this.pickupSrcIsClient(transport, sport, dport);
     }
     const client = srcIsClient ? { ip: p.src, port: sport } : { ip: p.dst, port: dport };
     const server = srcIsClient ? { ip: p.dst, port: dport } : { ip: p.src, port: sport };
@@ -151,7 +171,10 @@ export class FlowTable<P extends PayloadObserver = PayloadObserver> {
     return flow;
   }
 
-  /** Without a SYN: the side on a service port is the server; otherwise the first sender is the client. */
+  /**
+   * Without a SYN: the side on a service port is the server; otherwise the first sender is the client
+   * (Zeek's WantConnection with its likely_server_ports: packet_analysis/protocol/udp/UDP.cc, tcp/TCP.cc).
+   */
   private pickupSrcIsClient(transport: 'tcp' | 'udp', sport: number, dport: number): boolean {
     const srcService = this.opts.isServicePort(transport, sport);
     const dstService = this.opts.isServicePort(transport, dport);
@@ -159,21 +182,48 @@ export class FlowTable<P extends PayloadObserver = PayloadObserver> {
     return true;
   }
 
+  /**
+   * One TCP segment, as Zeek's TCPSessionAdapter::Process handles it: the sender's sequence space
+   * (init_endpoint), the history letters (update_history), zero windows (update_window),
+   * retransmissions (update_last_seq), then the state machine (UpdateStateMachine).
+   */
   private tcpPacket(flow: Flow<P>, p: Packet, fromClient: boolean): void {
     const tcp = p.tcp as NonNullable<Packet['tcp']>;
     const flags = tcp.flags;
-    const hasData = p.payloadLen > 0;
-    // Most segments of a long transfer: nothing below would change (no state transition, no new
-    // history letter, nothing left to classify, nothing closing), so they cost this check only.
-    if (flow.steady && !(flags & (TCP_SYN | TCP_FIN | TCP_RST))) {
-      if (hasData ? hasHistory(flow, H_DATA, fromClient) : !(flags & TCP_ACK) || hasHistory(flow, H_ACK, fromClient)) return;
+    const len = p.payloadLen;
+    const hasData = len > 0;
+    const self = fromClient ? flow.tcp.orig : flow.tcp.resp;
+    // Most segments of a long transfer: no state transition, no new history letter, nothing left to
+    // classify, nothing closing. They cost this check, a zero-window test and the sequence counter.
+    if (
+      flow.steady &&
+      !(flags & (TCP_SYN | TCP_FIN | TCP_RST)) &&
+      (hasData ? hasHistory(flow, H_DATA, fromClient) : !(flags & TCP_ACK) || hasHistory(flow, H_ACK, fromClient))
+    ) {
+      // Both sides are Established or Partial: neither reset nor closed.
+      if (tcp.window === 0) scaledHistory(flow, ++self.win0, fromClient, 'W');
+      const end = (tcp.seq + len) >>> 0;
+      if (seqDelta(end, self.lastSeq) > 0) self.lastSeq = end;
+      else if (hasData) scaledHistory(flow, ++self.rxmt, fromClient, 'T');
+      return;
     }
-    tcpTransition(flow.tcp, fromClient, flags, hasData);
-    if (flags & TCP_SYN) addHistory(flow, flags & TCP_ACK ? H_SYNACK : H_SYN, fromClient);
-    else if (flags & TCP_ACK && !hasData && !(flags & (TCP_FIN | TCP_RST))) addHistory(flow, H_ACK, fromClient);
-    if (hasData) addHistory(flow, H_DATA, fromClient);
-    if (flags & TCP_FIN) addHistory(flow, H_FIN, fromClient);
-    if (flags & TCP_RST) addHistory(flow, H_RST, fromClient);
+    const peer = fromClient ? flow.tcp.resp : flow.tcp.orig;
+    // Zeek's get_segment_len: SYN and FIN take a sequence number each; a RST's data does not count.
+    const segLen = flags & TCP_RST ? (flags & TCP_SYN ? 1 : 0) + (flags & TCP_FIN ? 1 : 0) : len + (flags & TCP_SYN ? 1 : 0) + (flags & TCP_FIN ? 1 : 0);
+    const end = (tcp.seq + segLen) >>> 0;
+    initEndpoint(self, flags, tcp.seq, end);
+    updateHistory(flow, self, fromClient, flags, (tcp.seq - self.startSeq) >>> 0, len);
+    // update_window: a zero window is worth a letter unless it comes with or after a RST, or after
+    // the peer's FIN.
+    if (tcp.window === 0 && !(flags & TCP_RST) && peer.state !== EndpointState.Closed && self.state !== EndpointState.Reset) {
+      scaledHistory(flow, ++self.win0, fromClient, 'W');
+    }
+    // init_peer: an ACK from this side starts the silent peer's sequence space.
+    if (flags & TCP_ACK && peer.state === EndpointState.Inactive) {
+      peer.startSeq = peer.lastSeq = (tcp.ack - 1) >>> 0;
+    }
+    if (updateLastSeq(self, end, flags, len)) scaledHistory(flow, ++self.rxmt, fromClient, 'T');
+    tcpTransition(flow.tcp, fromClient, flags, len);
 
     const classifier = flow.classifier;
     if (!classifier.done) {
@@ -201,13 +251,13 @@ export class FlowTable<P extends PayloadObserver = PayloadObserver> {
       if (classifier.done) this.releaseStreams(flow);
     }
 
-    const o = flow.tcp.orig;
-    const r = flow.tcp.resp;
+    const o = flow.tcp.orig.state;
+    const r = flow.tcp.resp.state;
     const terminal =
       o === EndpointState.Reset || r === EndpointState.Reset || (o === EndpointState.Closed && r === EndpointState.Closed);
     if (terminal && !this.closing.has(flow.id)) this.closing.set(flow.id, p.ts);
     // Established or Partial on both sides: tcpTransition leaves such endpoints as they are for a
-    // segment without SYN, FIN or RST.
+    // segment without SYN, FIN or RST, and initEndpoint their sequence start.
     flow.steady = classifier.done && isSteady(o) && isSteady(r);
   }
 
@@ -291,4 +341,55 @@ export class FlowTable<P extends PayloadObserver = PayloadObserver> {
   flush(): void {
     for (const flow of this.flows.values()) this.end(flow, this.closing.has(flow.id) ? 'closed' : 'capture-end');
   }
+}
+
+/**
+ * Zeek's update_history (TCPSessionAdapter.cc). `relSeq` is the segment's sequence number relative
+ * to its side's start: a SYN, FIN or RST at a new place writes its letter again.
+ */
+function updateHistory(flow: Flow, self: TcpEndpoint, fromClient: boolean, flags: number, relSeq: number, len: number): void {
+  const syn = flags & TCP_SYN;
+  const fin = flags & TCP_FIN;
+  const rst = flags & TCP_RST;
+  const bits = (syn ? 1 : 0) + (fin ? 1 : 0) + (rst ? 1 : 0);
+  if (bits > 1) {
+    if (fin && rst) checkHistory(flow, H_FIN_RST, fromClient, 'I');
+    else checkHistory(flow, H_MULTI, fromClient, 'Q');
+  } else if (bits === 1) {
+    if (syn) {
+      const code = flags & TCP_ACK ? 'H' : 'S';
+      if (checkHistory(flow, H_SYN, fromClient, code) && relSeq !== self.histSyn) addHistory(flow, fromClient, code);
+      self.histSyn = relSeq;
+    }
+    if (fin) {
+      // A FIN's sequence number is at the end of its data.
+      const at = (relSeq + len) >>> 0;
+      if (checkHistory(flow, H_FIN, fromClient, 'F') && at !== self.histFin) addHistory(flow, fromClient, 'F');
+      self.histFin = at;
+    }
+    if (rst) {
+      if (checkHistory(flow, H_RST, fromClient, 'R') && relSeq !== self.histRst) addHistory(flow, fromClient, 'R');
+      self.histRst = relSeq;
+    }
+  } else if (len > 0) checkHistory(flow, H_DATA, fromClient, 'D');
+  else if (flags & TCP_ACK) checkHistory(flow, H_ACK, fromClient, 'A');
+}
+
+/**
+ * Zeek's IsReuse (TCPSessionAdapter.cc): a SYN (or a SYN-ACK while the originator has sent nothing)
+ * starts a new connection on this 5-tuple when the old one has closed, or when its sequence number is
+ * not where the originator's side started.
+ */
+function isReuse(flow: Flow, seq: number, flags: number): boolean {
+  if (flow.transport !== 'tcp') return false;
+  const ep = flow.tcp;
+  let connOrig = ep.orig;
+  if (flags & TCP_ACK) {
+    if (ep.orig.state !== EndpointState.Inactive) return false;
+    connOrig = ep.resp;
+  }
+  if (isClosed(ep)) return true;
+  if (seq === connOrig.startSeq) return false;
+  // The SYN after its SYN-ACK (packets reordered between two interfaces): not a reuse.
+  return !(!(flags & TCP_ACK) && connOrig.state === EndpointState.SynAckSent && ep.resp.state === EndpointState.Inactive && seq === ep.resp.startSeq);
 }

@@ -1,6 +1,8 @@
 /**
- * TCP endpoint states and Zeek's conn_state, derived the way Zeek's base/protocols/conn/main.zeek
- * does from the two endpoint states and the history.
+ * TCP endpoint states and Zeek's conn_state. The state machine is Zeek's
+ * (src/packet_analysis/protocol/tcp/TCPSessionAdapter.cc: UpdateStateMachine and the Update*State
+ * functions, init_endpoint, update_last_seq), and conn_state is derived from the two endpoint
+ * states and the history as scripts/base/protocols/conn/main.zeek's conn_state() does.
  */
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../decode/packet.js';
 
@@ -32,50 +34,193 @@ export type ConnState =
   | 'SHR'
   | 'OTH';
 
-export interface TcpEndpoints {
-  orig: EndpointState;
-  resp: EndpointState;
+/** One side of a TCP connection (Zeek's TCP_Endpoint, the parts conn_state and history need). */
+export interface TcpEndpoint {
+  state: EndpointState;
+  /** The state before the last change (Zeek's prev_state). */
+  prev: EndpointState;
+  /** Zeek's start_seq and last_seq (uint32): where the side's sequence space starts and how far it went. */
+  startSeq: number;
+  lastSeq: number;
+  /** The side sent a FIN or a RST that closed it (Zeek's did_close, near enough: see isClosed). */
+  didClose: boolean;
+  /** Sequence numbers of the last SYN, FIN (its end) and RST, for repeated S/F/R letters. */
+  histSyn: number;
+  histFin: number;
+  histRst: number;
+  /** Retransmitted data segments and zero-window advertisements (the T and W letters' counters). */
+  rxmt: number;
+  win0: number;
 }
 
-/** Applies one segment's flags to the sender's state (and to the peer's, for the handshake). */
-export function tcpTransition(ep: TcpEndpoints, fromOrig: boolean, flags: number, hasData: boolean): void {
+export interface TcpEndpoints {
+  orig: TcpEndpoint;
+  resp: TcpEndpoint;
+}
+
+export function newTcpEndpoint(): TcpEndpoint {
+  return {
+    state: EndpointState.Inactive,
+    prev: EndpointState.Inactive,
+    startSeq: 0,
+    lastSeq: 0,
+    didClose: false,
+    histSyn: 0,
+    histFin: 0,
+    histRst: 0,
+    rxmt: 0,
+    win0: 0,
+  };
+}
+
+function setState(ep: TcpEndpoint, s: EndpointState): void {
+  if (s === ep.state) return;
+  ep.prev = ep.state;
+  ep.state = s;
+  if (s === EndpointState.Closed || s === EndpointState.Reset) ep.didClose = true;
+}
+
+/** Signed 32-bit distance from b to a in sequence space (Zeek's seq_delta). */
+export function seqDelta(a: number, b: number): number {
+  return (a - b) | 0;
+}
+
+/** Zeek's TOO_LARGE_SEQ_DELTA (TCPSessionAdapter.cc). */
+const TOO_LARGE_SEQ_DELTA = 1048576;
+
+/**
+ * Zeek's init_endpoint (TCPSessionAdapter.cc): the sender's sequence space, set by its first
+ * segment (a SYN, or a pickup as though a SYN had come just before) and again by a SYN that restarts it.
+ */
+export function initEndpoint(ep: TcpEndpoint, flags: number, seq: number, lastSeq: number): void {
+  const syn = (flags & TCP_SYN) !== 0;
+  switch (ep.state) {
+    case EndpointState.Inactive:
+      if (syn) {
+        ep.startSeq = seq;
+        ep.lastSeq = lastSeq;
+      } else {
+        ep.startSeq = (seq - 1) >>> 0;
+        // The first segment of a pickup is not a retransmission.
+        ep.lastSeq = seq;
+      }
+      break;
+    case EndpointState.SynSent:
+    case EndpointState.SynAckSent:
+      if (syn && seq !== ep.startSeq) {
+        ep.startSeq = seq;
+        ep.lastSeq = lastSeq;
+      }
+      break;
+    case EndpointState.Established:
+    case EndpointState.Partial:
+      if (syn) {
+        ep.startSeq = seq;
+        ep.lastSeq = lastSeq;
+      }
+      break;
+    case EndpointState.Reset:
+      if (syn && ep.prev === EndpointState.Inactive) {
+        ep.startSeq = seq;
+        ep.lastSeq = lastSeq;
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+/**
+ * Zeek's update_last_seq (TCPSessionAdapter.cc): moves the side's last sequence number forward and
+ * returns true when a segment with data did not (a retransmission: Zeek's DidRxmit, the T letter).
+ */
+export function updateLastSeq(ep: TcpEndpoint, lastSeq: number, flags: number, len: number): boolean {
+  const delta = seqDelta(lastSeq, ep.lastSeq);
+  if (flags & (TCP_SYN | TCP_RST) && (delta > TOO_LARGE_SEQ_DELTA || delta < -TOO_LARGE_SEQ_DELTA)) return false;
+  if (flags & TCP_FIN && ep.lastSeq === ((ep.startSeq + 1) >>> 0)) {
+    ep.lastSeq = lastSeq;
+    return false;
+  }
+  if (ep.state === EndpointState.Reset) return false;
+  if (delta > 0) {
+    ep.lastSeq = lastSeq;
+    return false;
+  }
+  return len > 0;
+}
+
+/**
+ * Zeek's UpdateStateMachine (TCPSessionAdapter.cc) for one segment from `self` (the originator's
+ * side when `fromOrig`). Zeek's SYN/SYN-ACK reversal flip is left out: the flow table orients a
+ * connection whose first packet is a SYN-ACK when it creates it.
+ */
+export function tcpTransition(ep: TcpEndpoints, fromOrig: boolean, flags: number, len: number): void {
   const self = fromOrig ? ep.orig : ep.resp;
   const peer = fromOrig ? ep.resp : ep.orig;
-  let next = self;
-  let nextPeer = peer;
-  if (flags & TCP_RST) {
-    next = EndpointState.Reset;
-  } else if (flags & TCP_FIN) {
-    if (self !== EndpointState.Reset) next = EndpointState.Closed;
-  } else if (flags & TCP_SYN) {
-    if (flags & TCP_ACK) {
-      if (self === EndpointState.Inactive || self === EndpointState.SynSent) next = EndpointState.SynAckSent;
-      if (peer === EndpointState.SynSent) nextPeer = EndpointState.Established;
-    } else if (self === EndpointState.Inactive) {
-      next = EndpointState.SynSent;
-    }
-  } else if (flags & TCP_ACK || hasData) {
-    if (self === EndpointState.Inactive) next = EndpointState.Partial;
-    else if (self === EndpointState.SynAckSent) next = EndpointState.Established;
-    else if (self === EndpointState.SynSent && peer !== EndpointState.Inactive) next = EndpointState.Established;
-    // The ACK that completes the three-way handshake establishes the responder too.
-    if (flags & TCP_ACK && peer === EndpointState.SynAckSent) nextPeer = EndpointState.Established;
-  }
-  if (fromOrig) {
-    ep.orig = next;
-    ep.resp = nextPeer;
-  } else {
-    ep.resp = next;
-    ep.orig = nextPeer;
+  const syn = (flags & TCP_SYN) !== 0;
+  const ack = (flags & TCP_ACK) !== 0;
+  const fin = (flags & TCP_FIN) !== 0;
+  const rst = (flags & TCP_RST) !== 0;
+  switch (self.state) {
+    case EndpointState.Inactive:
+      // UpdateInactiveState
+      if (syn) {
+        if (fromOrig) setState(self, ack ? EndpointState.SynAckSent : EndpointState.SynSent);
+        else {
+          if (peer.state === EndpointState.SynSent) setState(peer, EndpointState.Established);
+          setState(self, EndpointState.Established);
+        }
+      }
+      if (fin) setState(self, EndpointState.Closed);
+      if (rst) setState(self, EndpointState.Reset);
+      if (self.state === EndpointState.Inactive) {
+        if (!fromOrig && len === 0 && peer.state === EndpointState.SynSent) {
+          // An ACK of the SYN before the SYN-ACK: not a partial connection.
+        } else if (ack && peer.state === EndpointState.Established) {
+          setState(self, EndpointState.Established);
+        } else {
+          setState(self, EndpointState.Partial);
+        }
+      }
+      break;
+    case EndpointState.SynSent:
+    case EndpointState.SynAckSent:
+      // UpdateSYN_SentState
+      if (fin) setState(self, EndpointState.Closed);
+      if (rst) setState(self, EndpointState.Reset);
+      break;
+    case EndpointState.Established:
+    case EndpointState.Partial:
+      // UpdateEstablishedState
+      if (syn && self.state === EndpointState.Partial && peer.state === EndpointState.Inactive && !ack) {
+        setState(self, EndpointState.SynSent);
+      }
+      if (fin && !rst) {
+        setState(self, EndpointState.Closed);
+        // The peer sent a FIN and then a RST: that was a normal close after all.
+        if (peer.state === EndpointState.Reset && peer.prev === EndpointState.Closed) setState(peer, EndpointState.Closed);
+      }
+      if (rst) setState(self, EndpointState.Reset);
+      break;
+    case EndpointState.Closed:
+      // UpdateClosedState: a RST after a FIN exchange leaves both closed.
+      if (rst && peer.state !== EndpointState.Closed) setState(self, EndpointState.Reset);
+      break;
+    default:
+      // UpdateResetState: nothing changes.
+      break;
   }
 }
 
 const inactive = (s: EndpointState): boolean => s === EndpointState.Inactive || s === EndpointState.Partial;
 
-/** Zeek's conn_state for a TCP connection. `history` is the Zeek-style history string. */
+/**
+ * Zeek's conn_state for a TCP connection (base/protocols/conn/main.zeek). `history` is the Zeek
+ * history string; the sizes are payload bytes (Zeek's come from sequence numbers).
+ */
 export function tcpConnState(ep: TcpEndpoints, origBytes: number, respBytes: number, history: string): ConnState {
-  const os = ep.orig;
-  const rs = ep.resp;
+  const os = ep.orig.state;
+  const rs = ep.resp.state;
   if (rs === EndpointState.Reset) {
     if (
       os === EndpointState.SynSent ||
@@ -106,9 +251,16 @@ export function udpConnState(origPackets: number, respPackets: number): ConnStat
 
 /** Data or a completed handshake was seen, and neither side has sent a FIN or a RST. */
 export function isOpen(ep: TcpEndpoints): boolean {
+  const o = ep.orig.state;
+  const r = ep.resp.state;
   const closing = (s: EndpointState): boolean => s === EndpointState.Closed || s === EndpointState.Reset;
   const up = (s: EndpointState): boolean => s === EndpointState.Established || s === EndpointState.Partial;
-  return !closing(ep.orig) && !closing(ep.resp) && (up(ep.orig) || up(ep.resp));
+  return !closing(o) && !closing(r) && (up(o) || up(r));
+}
+
+/** Zeek's IsClosed (TCPSessionAdapter.h): either side has closed, by FIN or RST. */
+export function isClosed(ep: TcpEndpoints): boolean {
+  return ep.orig.didClose || ep.resp.didClose;
 }
 
 /** An attempt that never became a connection: no answer, refused, or given up. */

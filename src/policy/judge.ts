@@ -127,7 +127,7 @@ export class Judge {
   private readonly rowsSeen = new Set<string>();
   /** Component roles seen as clients per layer ("underlay" / "tunnel"). */
   private readonly clientRolesSeen = { underlay: new Set<Role>(), tunnel: new Set<Role>() };
-  /** Sorted, merged port table of the matrix (for mid-stream pickups). */
+  /** Port table of the matrix and its host services (for mid-stream pickups and UDP). */
   private readonly servicePorts: Record<'tcp' | 'udp', { lo: number; hi: number }[]>;
   /** Each row's `targets` (its own id), built once so judging a flow allocates no array for it. */
   private readonly ownTargets = new Map<MatrixRow, readonly string[]>();
@@ -147,12 +147,14 @@ export class Judge {
     this.hasTunnelRows = rules.rows.some((r) => r.via === 'tunnel');
     this.guiRows = rules.rows.filter((r) => r.localOnly);
     this.servicePorts = { tcp: [], udp: [] };
-    for (const row of rules.rows) for (const t of row.transport) this.servicePorts[t].push(...row.ports);
+    // The host services' ports too (rules/host-services.yaml): a DNS reply or a DHCP server's answer
+    // seen without its request still has its server on 53 or 67, as Zeek's likely_server_ports say.
+    for (const row of [...rules.rows, ...rules.outOfScope]) for (const t of row.transport) this.servicePorts[t].push(...row.ports);
     for (const row of rules.rows) this.ownTargets.set(row, Object.freeze([row.id]));
     this.mustCloseRows = new Set(rules.rows.filter((r) => r.mustClose).map((r) => r.id));
   }
 
-  /** Ports the matrix serves on: decides the server side of a flow picked up mid-stream. */
+  /** Ports the matrix and its host services serve on: decide the server side of a flow picked up mid-stream. */
   isServicePort = (transport: 'tcp' | 'udp', port: number): boolean => portsContain(this.servicePorts[transport], port);
 
   /** The final judgement of a flow that has ended; counts it for the capture-level findings. */

@@ -81,22 +81,25 @@ describe('TCP connection tracking (Zeek conn_state and history)', () => {
     // The classifier is done at the client's first request (HTTP/1): every later segment takes the
     // table's short path unless it brings something new.
     const request = new TextEncoder().encode('GET / HTTP/1.1\r\nHost: s\r\n\r\n');
-    const c = (ts: number, flags: number, payload?: Uint8Array) =>
-      tcp({ ts, src: C, sport: 40000, dst: S, dport: 8080, flags, seq: flags & SYN ? 0 : 1, ...(payload ? { payload } : {}) });
-    const s = (ts: number, flags: number, payload?: Uint8Array) => tcp({ ts, src: S, sport: 8080, dst: C, dport: 40000, flags, ...(payload ? { payload } : {}) });
+    // Sequence numbers move on with the data: a segment that does not is a retransmission (T).
+    const n = request.length;
+    const c = (ts: number, flags: number, seq: number, payload?: Uint8Array) =>
+      tcp({ ts, src: C, sport: 40000, dst: S, dport: 8080, flags, seq, ...(payload ? { payload } : {}) });
+    const s = (ts: number, flags: number, seq: number, payload?: Uint8Array) =>
+      tcp({ ts, src: S, sport: 8080, dst: C, dport: 40000, flags, seq, ...(payload ? { payload } : {}) });
     const [f] = run([
-      c(1, SYN),
-      s(1.1, SYN | ACK),
-      c(1.2, ACK),
-      c(1.3, PSH | ACK, request),
-      s(1.4, ACK), // the server's first pure ACK: a new letter
-      s(1.5, PSH | ACK, new Uint8Array(100)), // its first data: another
-      c(1.6, ACK, new Uint8Array(7)),
-      c(1.7, ACK),
-      s(1.8, PSH | ACK, new Uint8Array(50)),
-      s(1.9, FIN | ACK),
-      c(2.0, ACK),
-      c(2.1, RST),
+      c(1, SYN, 0),
+      s(1.1, SYN | ACK, 0),
+      c(1.2, ACK, 1),
+      c(1.3, PSH | ACK, 1, request),
+      s(1.4, ACK, 1), // the server's first pure ACK: a new letter
+      s(1.5, PSH | ACK, 1, new Uint8Array(100)), // its first data: another
+      c(1.6, ACK, 1 + n, new Uint8Array(7)),
+      c(1.7, ACK, 8 + n),
+      s(1.8, PSH | ACK, 101, new Uint8Array(50)),
+      s(1.9, FIN | ACK, 151),
+      c(2.0, ACK, 8 + n),
+      c(2.1, RST, 8 + n),
     ]);
     expect(f?.classifier.result.service).toBe('http');
     expect(f?.history).toBe('ShADadfR');
@@ -203,5 +206,78 @@ describe('first-bytes reassembly for the classifier', () => {
     ]);
     expect(f?.classifier.result.service).toBe('unknown');
     expect(f?.orig.payloadBytes).toBe(20000);
+  });
+});
+
+describe("Zeek's rules for conn_state and history (TCPSessionAdapter.cc, TCP_Endpoint.cc, Conn.cc, UDP.cc)", () => {
+  const c = (ts: number, flags: number, seq: number, payload?: Uint8Array) =>
+    tcp({ ts, src: C, sport: 40000, dst: S, dport: 50051, flags, seq, ...(payload ? { payload } : {}) });
+  const s = (ts: number, flags: number, seq: number, payload?: Uint8Array) =>
+    tcp({ ts, src: S, sport: 50051, dst: C, dport: 40000, flags, seq, ...(payload ? { payload } : {}) });
+  const handshake = [c(1, SYN, 0), s(1.1, SYN | ACK, 0), c(1.2, ACK, 1)];
+  const zeroWindow = (p: ReturnType<typeof tcp>) => ({ ...p, tcp: { ...(p.tcp as NonNullable<typeof p.tcp>), window: 0 } });
+
+  it('a SYN answered by a SYN-ACK is S1 (both sides established at the SYN-ACK)', () => {
+    const [f] = run([c(1, SYN, 0), s(1.1, SYN | ACK, 0)]);
+    expect(connState(f as ClassifiedFlow)).toBe('S1');
+    expect(f?.history).toBe('Sh');
+  });
+
+  it('a RST after both FINs leaves the connection SF; so does a FIN answering a FIN-then-RST', () => {
+    const [a] = run([...handshake, c(2, FIN | ACK, 1), s(2.1, FIN | ACK, 1), c(2.2, RST, 2)]);
+    expect(connState(a as ClassifiedFlow)).toBe('SF');
+    expect(a?.history).toBe('ShAFfR');
+    const [b] = run([...handshake, c(2, FIN | ACK, 1), c(2.1, RST, 2), s(2.2, FIN | ACK, 1)]);
+    expect(connState(b as ClassifiedFlow)).toBe('SF');
+    expect(b?.history).toBe('ShAFRf');
+    // Without the peer's FIN the RST stands.
+    const [d] = run([...handshake, c(2, FIN | ACK, 1), c(2.1, RST, 2)]);
+    expect(connState(d as ClassifiedFlow)).toBe('RSTO');
+  });
+
+  it('retransmitted data writes T at the 1st, 10th and 100th retransmission, on the fast path as on the slow one', () => {
+    const request = new TextEncoder().encode('GET / HTTP/1.1\r\nHost: s\r\n\r\n');
+    const data = new Uint8Array(10);
+    const again = Array.from({ length: 100 }, (_, i) => s(3 + i / 1000, ACK, 1, data));
+    const [f] = run([...handshake, c(2, PSH | ACK, 1, request), s(2.1, ACK, 1, data), ...again]);
+    expect(f?.steady).toBe(true);
+    expect(f?.history).toBe('ShADdttt');
+    // Before classification (no payload a probe can read yet): the slow path.
+    const [g] = run([...handshake, c(2, ACK, 1, data), c(2.1, ACK, 1, data), c(2.2, ACK, 11, data)]);
+    expect(g?.history).toBe('ShADT');
+  });
+
+  it('a zero window writes W (not with a RST, nor after the peer closed)', () => {
+    const [f] = run([...handshake, zeroWindow(s(2, ACK, 1)), zeroWindow(s(2.1, ACK, 1)), c(2.2, FIN | ACK, 1), zeroWindow(s(2.3, ACK, 1))]);
+    expect(f?.history).toBe('ShAawF');
+    const [g] = run([...handshake, zeroWindow(s(2, RST, 1))]);
+    expect(g?.history).toBe('ShAr');
+  });
+
+  it('FIN+RST is I, other flag mixes Q; a FIN or RST at a new sequence number is written again', () => {
+    const [f] = run([...handshake, s(2, SYN | FIN, 0), c(2.1, FIN | RST, 1)]);
+    expect(f?.history).toBe('ShAqI');
+    const [g] = run([...handshake, c(2, FIN | ACK, 1), c(2.1, FIN | ACK, 1), c(2.2, FIN | ACK, 5)]);
+    expect(g?.history).toBe('ShAFF');
+  });
+
+  it('a SYN with a new sequence number starts a new connection even before the old one closed; a repeated SYN does not', () => {
+    const flows = run([c(1, SYN, 0), c(2, SYN, 0), c(4, SYN, 777)]);
+    expect(flows.map((f) => `${connState(f)} ${f.history}`)).toEqual(['S0 S', 'S0 S']);
+    // A connection picked up mid-stream, then a real handshake on the same ports: two connections.
+    const picked = run([c(1, ACK, 500, new Uint8Array(5)), c(2, SYN, 9000), s(2.1, SYN | ACK, 0)]);
+    expect(picked.map((f) => `${connState(f)} ${f.history}`)).toEqual(['OTH D', 'S1 Sh']);
+  });
+
+  it('UDP: D for the originator, d for the responder; a reply seen alone from a service port is flipped, never toward 255.255.255.255', () => {
+    const [f] = run([udp({ ts: 1, src: C, sport: 5000, dst: S, dport: 53 }), udp({ ts: 1.1, src: S, sport: 53, dst: C, dport: 5000 })]);
+    expect(f?.history).toBe('Dd');
+    const service = { isServicePort: (_t: 'tcp' | 'udp', port: number) => port === 67 };
+    const [g] = run([udp({ ts: 1, src: S, sport: 67, dst: C, dport: 68 })], service);
+    expect(g?.client).toEqual({ ip: C, port: 68 });
+    expect(`${connState(g as ClassifiedFlow)} ${g?.history}`).toBe('SHR ^d');
+    const [b] = run([udp({ ts: 1, src: S, sport: 67, dst: '255.255.255.255', dport: 68 })], service);
+    expect(b?.client).toEqual({ ip: S, port: 67 });
+    expect(`${connState(b as ClassifiedFlow)} ${b?.history}`).toBe('S0 D');
   });
 });

@@ -137,6 +137,14 @@ describe('native matrix (revision 001)', () => {
     expect(flows.slice(2).map((f) => `${f.verdict}:${f.scope}`)).toEqual(['out-of-scope:dns', 'out-of-scope:unrelated', 'out-of-scope:multicast']);
   });
 
+  it("a DHCP server's answer to a node, seen without its request, is the node's DHCP flow (out of scope), not inbound", () => {
+    // 67 is a host service's port and 68 is not: the server is the side on 67, as Zeek orients it.
+    const { flows } = judgeAll([udp({ ts: 1, src: '10.0.0.254', sport: 67, dst: NODE, dport: 68, payload: new Uint8Array(300) })]);
+    expect(flows[0]?.client).toMatchObject({ ip: NODE, port: 68 });
+    expect(`${flows[0]?.verdict}:${flows[0]?.scope}`).toBe('out-of-scope:dhcp');
+    expect(`${flows[0]?.state} ${flows[0]?.history}`).toBe('SHR ^d');
+  });
+
   it('--phase install allows outbound HTTP/HTTPS to the Internet', () => {
     const { flows } = judgeAll(connection({ t0: 1, client: NODE, cport: 5, server: OUT, sport: 443, request: helloH2 }), 'native', [], 'install');
     expect(flows[0]?.rule).toBe('install-https');
