@@ -124,7 +124,12 @@ export function dataSeen(ep: TcpEndpoint, seq: number, len: number): void {
       if (ep.blocks) absorb(ep);
     }
   } else if (ep.blocks === undefined) ep.blocks = [seq, end];
-  else if (ep.blocks.length < 2 * MAX_BLOCKS) ep.blocks.push(seq, end);
+  else {
+    const b = ep.blocks;
+    // Segments in order after the hole extend the last range.
+    if (b[b.length - 1] === seq) b[b.length - 1] = end;
+    else if (b.length < 2 * MAX_BLOCKS) b.push(seq, end);
+  }
 }
 
 /**

@@ -300,6 +300,10 @@ describe("Zeek's rules for conn_state and history (TCPSessionAdapter.cc, TCP_End
         seg(2.2, true, ACK, 1001, 5031),
       ]);
       expect(filled?.history).not.toContain('g');
+      // Many segments in order after a hole, then the hole filled: one range, no gap.
+      const later = Array.from({ length: 40 }, (_, i) => seg(2.1 + i / 1000, false, ACK, 5021 + 10 * i, 1001, 10));
+      const [late] = run([...handshake, seg(2, false, ACK, 5001, 1001, 10), ...later, seg(2.5, false, ACK, 5011, 1001, 10), seg(2.6, true, ACK, 1001, 5421)]);
+      expect(late?.history).not.toContain('g');
     });
 
     it('a gap after the peer closed cleanly still counts; an ACK of the FIN is not a gap', () => {
