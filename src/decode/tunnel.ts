@@ -22,8 +22,8 @@ export const UDP_TUNNEL_NAMES: readonly string[] = Object.freeze(['', 'vxlan', '
 /**
  * The UDP port of each tunnel decoded (Zeek's scripts/base/packet-protocols/{vxlan,gtpv1,teredo,ayiya}:
  * 4789, 2152, 3544, 5072; GTP-C's 2123 carries signalling, not packets, and is not decoded). Zeek also
- * adds them to its likely_server_ports, and so does the engine: a datagram from such a port to one
- * that is not a service port comes from the server.
+ * adds them to its likely_server_ports, and so does the engine (isTunnelServerPort): a datagram from
+ * such a port to one that is not a service port comes from the server.
  */
 export const UDP_TUNNEL_PORTS: ReadonlyMap<number, number> = new Map([
   [4789, UDP_VXLAN],
@@ -38,6 +38,18 @@ for (const [port, kind] of UDP_TUNNEL_PORTS) UDP_TUNNEL_BY_PORT[port] = kind;
 
 export function isUdpTunnelPort(port: number): boolean {
   return UDP_TUNNEL_BY_PORT[port] !== 0;
+}
+
+/** GTP-C, the signalling beside GTP-U: not decoded, but Zeek's gtpv1_ports has it. */
+export const GTP_C_PORT = 2123;
+
+/**
+ * The UDP ports Zeek's tunnel analyzers add to likely_server_ports (scripts/base/packet-protocols/
+ * {vxlan,gtpv1,teredo,ayiya}/main.zeek): the tunnels' ports and GTP-C's. The engine takes them as
+ * server ports when it orients a flow by its ports.
+ */
+export function isTunnelServerPort(port: number): boolean {
+  return UDP_TUNNEL_BY_PORT[port] !== 0 || port === GTP_C_PORT;
 }
 
 /** What the inner packet is. */

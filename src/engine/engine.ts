@@ -7,7 +7,7 @@
  */
 import type { RawFrame } from '../capture/frame.js';
 import { Decoder, OUT_PACKET, type DecoderStats } from '../decode/decoder.js';
-import { isUdpTunnelPort } from '../decode/tunnel.js';
+import { isTunnelServerPort } from '../decode/tunnel.js';
 import { PAYLOAD_CLASSIFIERS, type ClassifiedFlow, type PayloadClassifier } from '../classify/classify.js';
 import { FlowTable, type FlowTableOptions, type FlowTableStats } from '../flow/table.js';
 import type { Inventory } from '../policy/inventory.js';
@@ -82,7 +82,7 @@ export class Engine {
     // Servers' ports: the matrix's and the host services' (the judge's), and the UDP tunnels' (the
     // decoder's), as Zeek adds its tunnel analyzers' ports to likely_server_ports.
     const judgePort = this.judge.isServicePort;
-    const isServicePort = (transport: 'tcp' | 'udp', port: number): boolean => judgePort(transport, port) || (transport === 'udp' && isUdpTunnelPort(port));
+    const isServicePort = (transport: 'tcp' | 'udp', port: number): boolean => judgePort(transport, port) || (transport === 'udp' && isTunnelServerPort(port));
     this.decoder = new Decoder({ isServicePort, ...(opts.fragmentBytes === undefined ? {} : { fragments: { maxBytes: opts.fragmentBytes } }) });
     this.live = opts.onAlert ? new Map() : undefined;
     this.table = new FlowTable({ ...opts.flow, isServicePort }, (flow) => this.ended(flow), PAYLOAD_CLASSIFIERS);

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { Decoder } from '../../src/decode/decoder.js';
 import type { DecodeOutcome, Packet } from '../../src/decode/packet.js';
+import { isTunnelServerPort, isUdpTunnelPort } from '../../src/decode/tunnel.js';
 import {
   ascii,
   ayiya,
@@ -195,6 +196,11 @@ describe('UDP tunnels: the datagram, then the packet inside it', () => {
     expect(both(outerUdp(53796, 5072, ayiya(41, V6_UDP)))).toEqual(['udp 192.0.2.1:53796 > 192.0.2.2:5072 []', `${UDP_IN} [ayiya]`]);
     expect(both(outerUdp(5072, 53796, ayiya(4, V4_TCP)))[1]).toBe(`${TCP_IN} [ayiya]`);
     expect(both(outerUdp(53796, 5072, ayiya(41, V6_UDP, 0)))[1]).toBeUndefined();
+  });
+
+  it("the tunnels' ports, and GTP-C's, are server ports (Zeek's likely_server_ports); only the tunnels' are decoded", () => {
+    expect([4789, 2152, 3544, 5072, 2123, 53, 6081].filter(isTunnelServerPort)).toEqual([4789, 2152, 3544, 5072, 2123]);
+    expect([4789, 2152, 3544, 5072, 2123].filter(isUdpTunnelPort)).toEqual([4789, 2152, 3544, 5072]);
   });
 
   it('the tunnel is the responder port: from a tunnel port to a service port, it is that service', () => {
