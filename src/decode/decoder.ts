@@ -15,6 +15,13 @@
  *
  * Views: payload is a subarray of frame.data (valid only during the call, like the frame) except
  * for reassembled datagrams, whose payload is a view into a fresh buffer.
+ *
+ * Encapsulations: link-layer ones (VLAN, MPLS, PPPoE, PBB, VN-tag, FabricPath, 802.11) and IP
+ * tunnels (IP in IP, GRE) are walked through: the frame's packet is the innermost one. A UDP tunnel
+ * (VXLAN, GTP-U, Teredo, AYIYA) is a connection of its own, as Zeek logs it: the frame's packet is
+ * the outer UDP datagram, and `hasInner` says a packet waits inside it, which inner() decodes into the
+ * same `packet` (the engine feeds both to the flow table). Tunnels nest at most MAX_TUNNEL_DEPTH
+ * deep. A packet from inside any of them carries `encapsulation`, the list of them, outermost first.
  */
 import { frameTime, type RawFrame } from '../capture/frame.js';
 import {
@@ -27,7 +34,30 @@ import {
   type UdpHeader,
 } from './packet.js';
 import { formatIPv4, formatIPv6, type FormattedAddress } from '../model/address.js';
-import { decodeLink, newLinkResult, NET_IPV4, NET_MALFORMED, NET_SKIP, type LinkResult } from './link.js';
+import {
+  decodeEthertype,
+  decodeLink,
+  LINKTYPE_ETHERNET,
+  newLinkResult,
+  NET_IPV4,
+  NET_MALFORMED,
+  NET_SKIP,
+  type LinkResult,
+  type LinkStatus,
+} from './link.js';
+import {
+  INNER_ETHERNET,
+  INNER_IPV4,
+  INNER_IPV6,
+  MAX_TUNNEL_DEPTH,
+  newTunnelResult,
+  parseGre,
+  parseUdpTunnel,
+  T_INNER,
+  T_WEIRD,
+  UDP_TUNNEL_BY_PORT,
+  UDP_TUNNEL_NAMES,
+} from './tunnel.js';
 import { newIPv4Header, parseIPv4, type IPv4Header } from './ipv4.js';
 import { IPV6_HEADER_LEN, newIPv6Header, parseIPv6, walkIPv6, type IPv6Header } from './ipv6.js';
 import { decodeTcp } from './tcp.js';
@@ -37,6 +67,12 @@ import { weird, weirdText, type Weird, type WeirdCode } from './weird.js';
 
 export interface DecoderOptions {
   fragments?: Partial<FragmentOptions>;
+  /**
+   * Ports servers listen on: a datagram between a UDP tunnel's port and another port is that tunnel
+   * when it goes to the tunnel's port, or comes from it to a port that is not a service port (Zeek
+   * decides by the connection's responder port, oriented by its likely_server_ports). Default: none.
+   */
+  isServicePort?: (transport: 'tcp' | 'udp', port: number) => boolean;
 }
 
 /** Distinct texts kept per reason map; further distinct texts are only counted in *Overflow. */
@@ -67,9 +103,30 @@ export interface DecoderStats {
   internalErrors: number;
   /** Live counters of the fragment reassembler. */
   fragments: FragmentStats;
+  /**
+   * Packets inside UDP tunnels, by what inner() made of them (these are not frames: byKind does not
+   * count them; their weirds and skip reasons are counted with the frames').
+   */
+  inner: { packet: number; fragment: number; skip: number; malformed: number };
+  /** Packets (frames' and inner ones) by encapsulation kind they came through ('vlan', 'mpls', 'gtp', ...). */
+  encapsulations: Map<string, number>;
 }
 
 const FRAGMENT: DecodeOutcome = Object.freeze({ kind: 'fragment' });
+
+/** Frozen encapsulation lists by their comma-separated text (a few distinct ones in any capture). */
+const encapLists = new Map<string, readonly string[]>();
+
+function encapList(text: string): readonly string[] {
+  let list = encapLists.get(text);
+  if (list === undefined) {
+    list = Object.freeze(text.split(','));
+    if (encapLists.size < 1024) encapLists.set(text, list);
+  }
+  return list;
+}
+
+const appendEncap = (list: string, kind: string): string => (list === '' ? kind : list + ',' + kind);
 const EMPTY = new Uint8Array(0);
 const INTERNAL_ERROR: Weird = Object.freeze(weird('internal_decoder_error', 'decoder error'));
 
@@ -78,6 +135,10 @@ export const OUT_PACKET = 0;
 export const OUT_FRAGMENT = 1;
 export const OUT_SKIP = 2;
 export const OUT_MALFORMED = 3;
+
+const IPPROTO_IPIP = 4;
+const IPPROTO_IPV6_IN_IP = 41;
+const IPPROTO_GRE = 47;
 
 function skip(reason: string): DecodeOutcome {
   return { kind: 'skip', reason };
@@ -112,6 +173,8 @@ class ScratchPacket implements Packet {
   ipLen = 0;
   truncated = false;
   reassembled = false;
+  encapsulation: readonly string[] | undefined = undefined;
+  tcpHeaderCut = false;
   private buf: Uint8Array = EMPTY;
   private start = 0;
   private end = 0;
@@ -156,9 +219,24 @@ export class Decoder {
   skipReason = '';
   /** What was wrong with the last frame decodeInto() answered OUT_MALFORMED for. */
   weird: Weird | null = null;
+  /** A packet waits inside the last UDP datagram decoded: inner() decodes it. */
+  hasInner = false;
+  private readonly isServicePort: (transport: 'tcp' | 'udp', port: number) => boolean;
+  private readonly tunnel = newTunnelResult();
+  /** The current packet's encapsulations so far, comma-separated ('' for none), and its tunnel depth. */
+  private encap = '';
+  private depth = 0;
+  /** Where the waiting inner packet lies (hasInner). */
+  private innerBuf: Uint8Array = EMPTY;
+  private innerStart = 0;
+  private innerEnd = 0;
+  private innerKind = 0;
+  private innerEncap = '';
+  private innerDepth = 0;
 
   constructor(opts?: DecoderOptions) {
     this.reassembler = new FragmentReassembler(opts?.fragments);
+    this.isServicePort = opts?.isServicePort ?? (() => false);
     this.stats = {
       frames: 0,
       byKind: { packet: 0, fragment: 0, skip: 0, malformed: 0 },
@@ -171,6 +249,8 @@ export class Decoder {
       skipOverflow: 0,
       internalErrors: 0,
       fragments: this.reassembler.stats,
+      inner: { packet: 0, fragment: 0, skip: 0, malformed: 0 },
+      encapsulations: new Map(),
     };
   }
 
@@ -179,7 +259,15 @@ export class Decoder {
    * payload is still a view into the frame). For callers that keep what they decode.
    */
   decode(frame: RawFrame): DecodeOutcome {
-    const kind = this.decodeInto(frame);
+    return this.outcome(this.decodeInto(frame));
+  }
+
+  /** The packet waiting inside the last UDP tunnel as a DecodeOutcome of its own (see decode()), or undefined. */
+  decodeInner(): DecodeOutcome | undefined {
+    return this.hasInner ? this.outcome(this.inner()) : undefined;
+  }
+
+  private outcome(kind: number): DecodeOutcome {
     if (kind === OUT_FRAGMENT) return FRAGMENT;
     if (kind === OUT_SKIP) return skip(this.skipReason);
     if (kind === OUT_MALFORMED) {
@@ -201,6 +289,8 @@ export class Decoder {
       truncated: p.truncated,
       reassembled: p.reassembled,
     };
+    if (p.encapsulation) packet.encapsulation = p.encapsulation;
+    if (p.tcpHeaderCut) packet.tcpHeaderCut = true;
     if (p.tcp) packet.tcp = { ...p.tcp };
     if (p.udp) packet.udp = { ...p.udp };
     return { kind: 'packet', packet };
@@ -214,6 +304,7 @@ export class Decoder {
   decodeInto(frame: RawFrame): number {
     const st = this.stats;
     st.frames++;
+    this.hasInner = false;
     let out: number;
     try {
       out = this.decodeFrame(frame);
@@ -225,25 +316,83 @@ export class Decoder {
     switch (out) {
       case OUT_PACKET:
         st.byKind.packet++;
-        if (this.packet.truncated) st.truncated++;
-        if (this.packet.reassembled) st.reassembled++;
+        this.counted();
         break;
       case OUT_FRAGMENT:
         st.byKind.fragment++;
         break;
       case OUT_SKIP:
         st.byKind.skip++;
-        if (!bump(st.skipReasons, this.skipReason)) st.skipOverflow++;
+        this.skipCounted();
         break;
       default: {
         st.byKind.malformed++;
-        const w = this.weird ?? INTERNAL_ERROR;
-        st.malformedCodes.set(w.code, (st.malformedCodes.get(w.code) ?? 0) + 1);
-        if (!bump(st.malformedReasons, weirdText(w.code, w.detail))) st.malformedOverflow++;
+        this.weirdCounted(this.weird ?? INTERNAL_ERROR);
         break;
       }
     }
     return out;
+  }
+
+  /**
+   * The packet waiting inside the UDP datagram just decoded (hasInner), decoded into `packet` like a
+   * frame: OUT_PACKET, OUT_FRAGMENT, OUT_SKIP or OUT_MALFORMED. Its time is the frame's. It may hold
+   * a tunnel again (hasInner), up to MAX_TUNNEL_DEPTH.
+   */
+  inner(): number {
+    if (!this.hasInner) return OUT_SKIP;
+    this.hasInner = false;
+    const st = this.stats;
+    this.encap = this.innerEncap;
+    this.depth = this.innerDepth;
+    // Taken out first: the packet inside may be a tunnel again, whose packet then waits here.
+    const buf = this.innerBuf;
+    this.innerBuf = EMPTY;
+    let out: number;
+    try {
+      out = this.network(buf, this.innerKind, this.innerStart, this.innerEnd, 0);
+    } catch {
+      st.internalErrors++;
+      this.weird = INTERNAL_ERROR;
+      out = OUT_MALFORMED;
+    }
+    switch (out) {
+      case OUT_PACKET:
+        st.inner.packet++;
+        this.counted();
+        break;
+      case OUT_FRAGMENT:
+        st.inner.fragment++;
+        break;
+      case OUT_SKIP:
+        st.inner.skip++;
+        this.skipCounted();
+        break;
+      default:
+        st.inner.malformed++;
+        this.weirdCounted(this.weird ?? INTERNAL_ERROR);
+        break;
+    }
+    return out;
+  }
+
+  private counted(): void {
+    const st = this.stats;
+    const p = this.packet;
+    if (p.truncated) st.truncated++;
+    if (p.reassembled) st.reassembled++;
+    const encap = p.encapsulation;
+    if (encap !== undefined) for (const kind of encap) st.encapsulations.set(kind, (st.encapsulations.get(kind) ?? 0) + 1);
+  }
+
+  private skipCounted(): void {
+    if (!bump(this.stats.skipReasons, this.skipReason)) this.stats.skipOverflow++;
+  }
+
+  private weirdCounted(w: Weird): void {
+    const st = this.stats;
+    st.malformedCodes.set(w.code, (st.malformedCodes.get(w.code) ?? 0) + 1);
+    if (!bump(st.malformedReasons, weirdText(w.code, w.detail))) st.malformedOverflow++;
   }
 
   private decodeFrame(frame: RawFrame): number {
@@ -261,7 +410,70 @@ export class Decoder {
     const p = this.packet;
     p.ts = frameTime(frame);
     if (this.reassembler.pending > 0) this.reassembler.expire(p.ts);
+    this.encap = link.encap;
+    this.depth = 0;
     return status === NET_IPV4 ? this.ipv4(data, link.offset, end) : this.ipv6(data, link.offset, end);
+  }
+
+  /**
+   * The network layer inside a tunnel: `inner` (tunnel.ts INNER_*) says what starts at buf[start]
+   * (`et`: the ethertype for INNER_ETHERTYPE); the captured bytes end at buf[end].
+   */
+  private network(buf: Uint8Array, inner: number, start: number, end: number, et: number): number {
+    if (inner === INNER_IPV4) return this.ipv4(buf, start, end);
+    if (inner === INNER_IPV6) return this.ipv6(buf, start, end);
+    const link = this.link;
+    const status: LinkStatus = inner === INNER_ETHERNET ? decodeLink(LINKTYPE_ETHERNET, buf, link, start, end) : decodeEthertype(et, buf, link, start, end);
+    if (link.encap !== '') this.encap = appendEncap(this.encap, link.encap);
+    if (status === NET_SKIP) return this.skip(link.reason);
+    if (status === NET_MALFORMED) return this.malformed(link.weird ?? INTERNAL_ERROR);
+    return status === NET_IPV4 ? this.ipv4(buf, link.offset, end) : this.ipv6(buf, link.offset, end);
+  }
+
+  /** IP in IP (protocols 4 and 41) and GRE (47): the packet is the one inside. */
+  private ipTunnel(proto: number, buf: Uint8Array, start: number, capEnd: number): number {
+    if (this.depth >= MAX_TUNNEL_DEPTH) {
+      return this.malformed(weird('exceeded_tunnel_max_depth', `IP protocol ${proto} inside ${this.depth} tunnels`));
+    }
+    this.depth++;
+    if (proto !== IPPROTO_GRE) {
+      this.encap = appendEncap(this.encap, 'ip-in-ip');
+      return proto === IPPROTO_IPIP ? this.ipv4(buf, start, capEnd) : this.ipv6(buf, start, capEnd);
+    }
+    const t = this.tunnel;
+    if (parseGre(buf, start, capEnd, t) === T_WEIRD) return this.malformed(t.weird ?? INTERNAL_ERROR);
+    this.encap = appendEncap(this.encap, t.kind);
+    return this.network(buf, t.inner, t.offset, capEnd, t.ethertype);
+  }
+
+  /**
+   * A UDP datagram between these ports whose payload is buf[start, end) (`wireEnd` on the wire): when
+   * it is a tunnel with a packet inside, that packet waits for inner().
+   */
+  private udpTunnel(sport: number, dport: number, buf: Uint8Array, start: number, end: number, wireEnd: number): void {
+    let kind = UDP_TUNNEL_BY_PORT[dport]!;
+    if (kind === 0) {
+      kind = UDP_TUNNEL_BY_PORT[sport]!;
+      if (kind === 0 || this.isServicePort('udp', dport)) return;
+    }
+    const t = this.tunnel;
+    const r = parseUdpTunnel(kind, buf, start, end, wireEnd, t);
+    if (r === T_WEIRD) {
+      this.weirdCounted(t.weird ?? INTERNAL_ERROR);
+      return;
+    }
+    if (r !== T_INNER) return;
+    if (this.depth >= MAX_TUNNEL_DEPTH) {
+      this.weirdCounted(weird('exceeded_tunnel_max_depth', `${UDP_TUNNEL_NAMES[kind]} inside ${this.depth} tunnels`));
+      return;
+    }
+    this.hasInner = true;
+    this.innerBuf = buf;
+    this.innerStart = t.offset;
+    this.innerEnd = end;
+    this.innerKind = t.inner;
+    this.innerEncap = appendEncap(this.encap, t.kind);
+    this.innerDepth = this.depth + 1;
   }
 
   private skip(reason: string): number {
@@ -397,6 +609,7 @@ export class Decoder {
     ip.jumbo = jumbo;
     p.tcp = undefined;
     p.udp = undefined;
+    p.encapsulation = this.encap === '' ? undefined : encapList(this.encap);
     const proto = p.proto;
     if (proto === IPPROTO_TCP) {
       const t = decodeTcp(ip, this.tcpScratch);
@@ -407,6 +620,7 @@ export class Decoder {
         p.tcp = t;
         p.setPayload(buf, ps, capEnd);
         p.payloadLen = wireLen - t.headerLen;
+        p.tcpHeaderCut = hdrEnd > capEnd;
         if (hdrEnd > capEnd) p.truncated = true;
         return OUT_PACKET;
       }
@@ -421,9 +635,14 @@ export class Decoder {
         p.setPayload(buf, start + 8, pe);
         p.payloadLen = u.length - 8;
         if (udpEnd > capEnd) p.truncated = true;
+        if (UDP_TUNNEL_BY_PORT[u.dstPort] !== 0 || UDP_TUNNEL_BY_PORT[u.srcPort] !== 0) {
+          this.udpTunnel(u.srcPort, u.dstPort, buf, start + 8, pe, udpEnd);
+        }
         return OUT_PACKET;
       }
       p.truncated = true;
+    } else if (proto === IPPROTO_GRE || proto === IPPROTO_IPIP || proto === IPPROTO_IPV6_IN_IP) {
+      return this.ipTunnel(proto, buf, start, capEnd);
     }
     p.setPayload(buf, start, capEnd);
     p.payloadLen = wireLen;

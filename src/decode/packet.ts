@@ -76,6 +76,18 @@ export interface Packet {
   truncated: boolean;
   /** True when this packet was reassembled from IP fragments. */
   reassembled: boolean;
+  /**
+   * The encapsulations the packet came through, outermost first ('vlan', 'mpls', 'pppoe', 'pbb',
+   * 'vntag', 'fabricpath', 'gre', 'erspan', 'pptp', 'ip-in-ip', 'vxlan', 'gtp', 'teredo', 'ayiya');
+   * undefined for a plain packet.
+   */
+  encapsulation?: readonly string[] | undefined;
+  /**
+   * The TCP header's options were cut off by the snaplen: ports and flags are known, but Zeek's TCP
+   * analyzer drops such a segment (truncated_header) after counting it for its connection, and so
+   * does the flow table.
+   */
+  tcpHeaderCut?: boolean;
 }
 
 export type DecodeOutcome =

@@ -19,6 +19,20 @@ const PREFIX = {
   // Link layers.
   truncated_ethernet_frame: 'ethernet: ',
   truncated_VLAN_header: 'vlan: ',
+  /** The MPLS label stack runs past the frame (Zeek's MPLS analyzer: truncated_link_header). */
+  truncated_link_header: 'mpls: ',
+  truncated_pppoe_header: 'pppoe: ',
+  /** 802.1ah I-tag and customer header cut short. */
+  pbb_truncated_header: 'pbb: ',
+  /** Cisco VN-tag cut short. */
+  vntag_truncated_header: 'vntag: ',
+  /** Cisco FabricPath header and the Ethernet header after it cut short (Zeek: truncated_link_header). */
+  fabricpath_truncated_header: 'fabricpath: ',
+  /** LINKTYPE_PPP frame shorter than its address, control and protocol fields. */
+  truncated_ppp_header: 'ppp: ',
+  truncated_802_11_header: '802.11: ',
+  truncated_802_11_llc_header: '802.11: ',
+  truncated_radiotap_header: 'radiotap: ',
   truncated_Linux_SLL_header: 'linux sll: ',
   truncated_Linux_SLL2_header: 'linux sll2: ',
   /** LINKTYPE_NULL header cut short (Zeek's Null analyzer reports it under this name). */
@@ -67,6 +81,28 @@ const PREFIX = {
   udp_bad_length: 'udp: ',
   /** Length field beyond the IP payload. */
   UDP_datagram_length_mismatch: 'udp: ',
+  // Tunnels (GRE, IP in IP, and the UDP tunnels VXLAN, GTP-U, Teredo, AYIYA).
+  /** A tunnel inside more tunnels than Zeek's Tunnel::max_depth (2) allows: not decoded further. */
+  exceeded_tunnel_max_depth: 'tunnel: ',
+  truncated_GRE: 'gre: ',
+  unknown_gre_version: 'gre: ',
+  /** Enhanced GRE (version 1) carrying something other than PPP (0x880b). */
+  egre_protocol_type: 'gre: ',
+  /** The deprecated routing field (RFC 1701), which Zeek does not decode either. */
+  gre_routing: 'gre: ',
+  unknown_gre_flags: 'gre: ',
+  /** PPTP's PPP carrying something other than IPv4 or IPv6. */
+  non_ip_packet_in_encap: 'gre: ',
+  /** VXLAN header (8 bytes) cut short. */
+  vxlan_truncated_header: 'vxlan: ',
+  /** GTPv1 header, its optional fields or extension headers cut short. */
+  gtp_truncated_header: 'gtp: ',
+  /** A GTP-U T-PDU whose payload is neither IPv4 nor IPv6. */
+  gtp_payload_not_ip: 'gtp: ',
+  /** An AYIYA forward message with no packet after its header. */
+  ayiya_empty_packet: 'ayiya: ',
+  /** AYIYA header (with identity and signature) cut short. */
+  ayiya_truncated_header: 'ayiya: ',
   // The decoder itself.
   /** A decoder bug caught by its safety net (DecoderStats.internalErrors); should never be seen. */
   internal_decoder_error: 'internal: ',

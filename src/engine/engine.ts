@@ -7,6 +7,7 @@
  */
 import type { RawFrame } from '../capture/frame.js';
 import { Decoder, OUT_PACKET, type DecoderStats } from '../decode/decoder.js';
+import { isTunnelServerPort } from '../decode/tunnel.js';
 import { PAYLOAD_CLASSIFIERS, type ClassifiedFlow, type PayloadClassifier } from '../classify/classify.js';
 import { FlowTable, type FlowTableOptions, type FlowTableStats } from '../flow/table.js';
 import type { Inventory } from '../policy/inventory.js';
@@ -78,9 +79,13 @@ export class Engine {
 
   constructor(private readonly opts: EngineOptions) {
     this.judge = new Judge(opts.rules, opts.inventory, opts.secaggTimeout);
-    this.decoder = new Decoder(opts.fragmentBytes === undefined ? {} : { fragments: { maxBytes: opts.fragmentBytes } });
+    // Servers' ports: the matrix's and the host services' (the judge's), and the UDP tunnels' (the
+    // decoder's), as Zeek adds its tunnel analyzers' ports to likely_server_ports.
+    const judgePort = this.judge.isServicePort;
+    const isServicePort = (transport: 'tcp' | 'udp', port: number): boolean => judgePort(transport, port) || (transport === 'udp' && isTunnelServerPort(port));
+    this.decoder = new Decoder({ isServicePort, ...(opts.fragmentBytes === undefined ? {} : { fragments: { maxBytes: opts.fragmentBytes } }) });
     this.live = opts.onAlert ? new Map() : undefined;
-    this.table = new FlowTable({ ...opts.flow, isServicePort: this.judge.isServicePort }, (flow) => this.ended(flow), PAYLOAD_CLASSIFIERS);
+    this.table = new FlowTable({ ...opts.flow, isServicePort }, (flow) => this.ended(flow), PAYLOAD_CLASSIFIERS);
   }
 
   get decoderStats(): DecoderStats {
@@ -98,12 +103,20 @@ export class Engine {
   frame(frame: RawFrame, fileIndex = 0): boolean {
     this.stats.frames++;
     this.stats.bytes += frame.origLen;
-    if (this.decoder.decodeInto(frame) !== OUT_PACKET) return false;
+    const decoder = this.decoder;
+    if (decoder.decodeInto(frame) !== OUT_PACKET) return false;
+    this.packet(frame, fileIndex);
+    // A UDP tunnel: the datagram was a flow of its own, the packets inside it are too.
+    while (decoder.hasInner) if (decoder.inner() === OUT_PACKET) this.packet(frame, fileIndex);
+    return true;
+  }
+
+  /** The decoder's packet (of `frame`) into the flow table. */
+  private packet(frame: RawFrame, fileIndex: number): void {
     const packet = this.decoder.packet;
     const flow = this.table.add(packet, fileIndex);
     if (flow && this.live) this.watch(flow, frame);
     if (this.live && packet.ts - this.lastSecaggCheck >= 1) this.checkSecagg(packet.ts);
-    return true;
   }
 
   /** Live: time passes without packets; timeouts and the secagg timer still run. */

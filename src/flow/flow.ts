@@ -60,6 +60,8 @@ export interface Flow<P extends PayloadObserver = PayloadObserver> extends FlowK
   steady: boolean;
   /** Where the flow's first packet was: file index in the run. */
   fileIndex: number;
+  /** The encapsulations its first packet came through (Packet.encapsulation); undefined for a plain flow. */
+  encapsulation: readonly string[] | undefined;
 }
 
 /** What a new flow starts from (the flow table fills it once per flow). */
@@ -75,6 +77,7 @@ export interface FlowInit<P extends PayloadObserver> {
   classifier: P;
   /** The flow's canonical key (copied: the table reuses its key object). */
   key: FlowKey;
+  encapsulation?: readonly string[] | undefined;
 }
 
 /** A UDP flow's `tcp`: one shared, frozen pair of inactive endpoints (nothing writes it). */
@@ -103,6 +106,7 @@ export function newFlow<P extends PayloadObserver>(init: FlowInit<P>): Flow<P> {
     historySeen: 0,
     steady: false,
     fileIndex: init.fileIndex,
+    encapsulation: init.encapsulation,
     keyLo: key.keyLo,
     keyHi: key.keyHi,
     keyLoPort: key.keyLoPort,

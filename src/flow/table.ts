@@ -24,7 +24,18 @@ import { FlowIndex } from './hash-index.js';
 import { flowKeyOf, newFlowKey, type FlowKey } from './key.js';
 import type { PayloadObserver, PayloadObservers } from './payload.js';
 import { StreamPrefix } from './reassembly.js';
-import { EndpointState, initEndpoint, isClosed, seqDelta, tcpTransition, updateLastSeq, type TcpEndpoint } from './tcp-state.js';
+import {
+  ackReceived,
+  dataSeen,
+  EndpointState,
+  initEndpoint,
+  isClean,
+  isClosed,
+  seqDelta,
+  tcpTransition,
+  updateLastSeq,
+  type TcpEndpoint,
+} from './tcp-state.js';
 
 export interface FlowTableOptions {
   /** Seconds without packets before a TCP flow is ended (Zeek's tcp_inactivity_timeout: 5 min). */
@@ -103,7 +114,9 @@ export class FlowTable<P extends PayloadObserver = PayloadObserver> {
     const key = this.key;
     flowKeyOf(p, sport, dport, key);
     let flow = this.index.get(key);
-    const flags = tcp ? tcp.flags : 0;
+    // A segment whose header was cut short is counted for its connection and nothing more (Zeek).
+    const cut = p.tcpHeaderCut === true;
+    const flags = tcp && !cut ? tcp.flags : 0;
     if (flow && tcp && flags & TCP_SYN && isReuse(flow, tcp.seq, flags)) {
       // A new SYN on this 5-tuple starts a new connection (Zeek's IsReuse).
       this.end(flow, 'closed');
@@ -116,8 +129,9 @@ export class FlowTable<P extends PayloadObserver = PayloadObserver> {
     dir.bytes += p.ipLen;
     dir.payloadBytes += p.payloadLen;
     if (p.ts > flow.end) flow.end = p.ts;
-    if (tcp) this.tcpPacket(flow, p, fromClient);
-    else {
+    if (tcp) {
+      if (!cut) this.tcpPacket(flow, p, fromClient);
+    } else {
       // Zeek's UDP.cc: D for the originator's datagrams, d for the responder's.
       checkHistory(flow, H_DATA, fromClient, 'D');
       if (!flow.classifier.done) flow.classifier.datagram(p.payload);
@@ -135,7 +149,7 @@ export class FlowTable<P extends PayloadObserver = PayloadObserver> {
     let srcIsClient = true;
     let pickup = false;
     if (p.tcp) {
-      const f = p.tcp.flags;
+      const f = p.tcpHeaderCut ? 0 : p.tcp.flags;
       if (f & TCP_SYN) {
         srcIsClient = !(f & TCP_ACK); // SYN-ACK first: the receiver initiated
       } else {
@@ -158,6 +172,7 @@ export class FlowTable<P extends PayloadObserver = PayloadObserver> {
       fileIndex,
       classifier: this.payload.create(),
       key,
+      encapsulation: p.encapsulation,
     });
     flow.pickup = pickup;
     if (!srcIsClient) {
@@ -205,6 +220,8 @@ export class FlowTable<P extends PayloadObserver = PayloadObserver> {
       const end = (tcp.seq + len) >>> 0;
       if (seqDelta(end, self.lastSeq) > 0) self.lastSeq = end;
       else if (hasData) scaledHistory(flow, ++self.rxmt, fromClient, 'T');
+      if (hasData) dataSeen(self, tcp.seq, len);
+      if (flags & TCP_ACK) this.ack(flow, fromClient, tcp.ack);
       return;
     }
     const peer = fromClient ? flow.tcp.resp : flow.tcp.orig;
@@ -224,6 +241,8 @@ export class FlowTable<P extends PayloadObserver = PayloadObserver> {
     }
     if (updateLastSeq(self, end, flags, len)) scaledHistory(flow, ++self.rxmt, fromClient, 'T');
     tcpTransition(flow.tcp, fromClient, flags, len);
+    if (hasData && !(flags & TCP_RST)) dataSeen(self, flags & TCP_SYN ? (tcp.seq + 1) >>> 0 : tcp.seq, len);
+    if (flags & TCP_ACK) this.ack(flow, fromClient, tcp.ack);
 
     const classifier = flow.classifier;
     if (!classifier.done) {
@@ -259,6 +278,17 @@ export class FlowTable<P extends PayloadObserver = PayloadObserver> {
     // Established or Partial on both sides: tcpTransition leaves such endpoints as they are for a
     // segment without SYN, FIN or RST, and initEndpoint their sequence start.
     flow.steady = classifier.done && isSteady(o) && isSteady(r);
+  }
+
+  /**
+   * An ACK from one side: when it covers the other side's data that was never seen, that is a content
+   * gap, written `G`/`g` for the side whose data is missing (Zeek's TCP_Endpoint::Gap, scaled like
+   * `T`), while both sides are established or cleanly closing.
+   */
+  private ack(flow: Flow<P>, fromClient: boolean, ack: number): void {
+    const self = fromClient ? flow.tcp.orig : flow.tcp.resp;
+    const peer = fromClient ? flow.tcp.resp : flow.tcp.orig;
+    if (ackReceived(peer, ack) && isClean(peer) && isClean(self)) scaledHistory(flow, ++peer.gaps, !fromClient, 'G');
   }
 
   private releaseStreams(flow: Flow<P>): void {

@@ -51,6 +51,17 @@ export interface TcpEndpoint {
   /** Retransmitted data segments and zero-window advertisements (the T and W letters' counters). */
   rxmt: number;
   win0: number;
+  /**
+   * Zeek's reassembler for this side, as far as content gaps go: its data is contiguous up to
+   * `reassem` (Zeek's last_reassem_seq, absolute) for the sequence space starting at `reassemBase`;
+   * `blocks` holds data seen beyond a hole ([start, end) pairs, at most MAX_BLOCKS); `gaps` counts
+   * the holes the peer acknowledged (the G letter's counter).
+   */
+  reassem: number;
+  reassemBase: number;
+  reassemInit: boolean;
+  blocks: number[] | undefined;
+  gaps: number;
 }
 
 export interface TcpEndpoints {
@@ -70,7 +81,76 @@ export function newTcpEndpoint(): TcpEndpoint {
     histRst: 0,
     rxmt: 0,
     win0: 0,
+    reassem: 0,
+    reassemBase: 0,
+    reassemInit: false,
+    blocks: undefined,
+    gaps: 0,
   };
+}
+
+/** Out-of-order ranges kept per side at most; data beyond them is taken as seen. */
+const MAX_BLOCKS = 16;
+
+/** The side's reassembly point follows its sequence space (a new SYN starts it again). */
+function syncReassem(ep: TcpEndpoint): void {
+  if (ep.reassemInit && ep.reassemBase === ep.startSeq) return;
+  ep.reassemInit = true;
+  ep.reassemBase = ep.startSeq;
+  ep.reassem = (ep.startSeq + 1) >>> 0;
+  ep.blocks = undefined;
+}
+
+/** Moves the reassembly point over the kept ranges it reaches. */
+function absorb(ep: TcpEndpoint): void {
+  const b = ep.blocks as number[];
+  for (let i = 0; i < b.length; ) {
+    if (seqDelta(b[i]!, ep.reassem) <= 0) {
+      if (seqDelta(b[i + 1]!, ep.reassem) > 0) ep.reassem = b[i + 1]!;
+      b.splice(i, 2);
+      i = 0;
+    } else i += 2;
+  }
+  if (b.length === 0) ep.blocks = undefined;
+}
+
+/** `len` bytes of the side's data from sequence number `seq` were seen. */
+export function dataSeen(ep: TcpEndpoint, seq: number, len: number): void {
+  syncReassem(ep);
+  const end = (seq + len) >>> 0;
+  if (seqDelta(seq, ep.reassem) <= 0) {
+    if (seqDelta(end, ep.reassem) > 0) {
+      ep.reassem = end;
+      if (ep.blocks) absorb(ep);
+    }
+  } else if (ep.blocks === undefined) ep.blocks = [seq, end];
+  else {
+    const b = ep.blocks;
+    // Segments in order after the hole extend the last range.
+    if (b[b.length - 1] === seq) b[b.length - 1] = end;
+    else if (b.length < 2 * MAX_BLOCKS) b.push(seq, end);
+  }
+}
+
+/**
+ * The peer acknowledged the side's data up to `ack` (Zeek's TCP_Reassembler::AckReceived): true when
+ * that covers bytes never seen, a content gap (then delivered as such: the reassembly point moves on).
+ */
+export function ackReceived(ep: TcpEndpoint, ack: number): boolean {
+  if (ep.state === EndpointState.Inactive) return false;
+  syncReassem(ep);
+  let a = ack;
+  // An ACK of the side's FIN acknowledges one sequence number that is not data.
+  if (ep.histFin !== 0 && seqDelta(a, ep.lastSeq) >= 0) a = (ep.lastSeq - 1) >>> 0;
+  if (seqDelta(a, ep.reassem) <= 0) return false;
+  ep.reassem = a;
+  if (ep.blocks) absorb(ep);
+  return true;
+}
+
+/** Zeek's is_clean (TCP_Reassembler.cc): established, or closed from established. Gaps count only then. */
+export function isClean(ep: TcpEndpoint): boolean {
+  return ep.state === EndpointState.Established || (ep.state === EndpointState.Closed && ep.prev === EndpointState.Established);
 }
 
 function setState(ep: TcpEndpoint, s: EndpointState): void {

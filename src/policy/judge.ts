@@ -78,6 +78,8 @@ export interface JudgedFlow {
   end: number;
   /** The flow was inside the VPN's inner network. */
   tunnel: boolean;
+  /** The encapsulations its packets came through, outermost first (Packet.encapsulation); undefined for a plain flow. */
+  encapsulation?: readonly string[] | undefined;
   /** Why the flow left the table. */
   endReason: EndReason;
   rule: string | null;
@@ -341,6 +343,7 @@ export class Judge {
       start: flow.start,
       end: flow.end,
       tunnel,
+      encapsulation: flow.encapsulation,
       endReason: flow.endReason ?? 'capture-end',
       rule: row ? row.id : null,
       targets,

@@ -15,7 +15,7 @@ import { type Role } from '../model/vocabulary.js';
 import { formatPorts } from '../policy/schema.js';
 import { escapeText, safeJson } from './escape.js';
 import type { ReportHeader, RunSummary } from './summary.js';
-import { evidence } from './table.js';
+import { encapsulationLine, evidence } from './table.js';
 import { isoTime } from './time.js';
 import type { ReportWriter, Sink } from './writer.js';
 
@@ -358,6 +358,8 @@ export class HtmlWriter implements ReportWriter {
     if (codes.length > 0) out.push(`<p>Findings: ${codes.map(([c, n]) => `${htmlText(c)} ${n}`).join(', ')}</p>`);
     const notes: string[] = [];
     if (summary.decode.malformed > 0 || summary.decode.truncated > 0) notes.push(`decoder: ${summary.decode.malformed} malformed, ${summary.decode.truncated} truncated packets`);
+    const encap = encapsulationLine(summary.decode.encapsulations);
+    if (encap !== undefined) notes.push(encap);
     if (summary.flowTable.evicted > 0) notes.push(`flow table: ${summary.flowTable.evicted} flows evicted at --max-flows`);
     if (summary.decode.fragmentsEvicted > 0) notes.push(`ip fragments: ${summary.decode.fragmentsEvicted} incomplete datagrams evicted`);
     for (const i of summary.inputs) if (i.stopped) notes.push(`INCOMPLETE ${i.file}: ${i.stopped.message}`);

@@ -83,6 +83,7 @@ export function flowFields(f: JudgedFlow): string {
   if (f.wireguard) s += `,"wireguard":{"messageTypes":${safeJson(f.wireguard)}}`;
   s += `,"state":${str(f.state)},"history":${str(f.history)},"packets":${num(f.packets)},"bytes":${num(f.bytes)},"start":"${isoTime(f.start)}","end":"${isoTime(f.end)}","duration":${num(Math.round((f.end - f.start) * 1e6) / 1e6)},"tunnel":${f.tunnel},"endReason":${str(f.endReason)},"rule":${f.rule === null ? 'null' : str(f.rule)},"verdict":${str(f.verdict)}`;
   if (f.scope !== undefined) s += `,"scope":${str(f.scope)}`;
+  if (f.encapsulation !== undefined) s += `,"encapsulation":${safeJson(f.encapsulation)}`;
   return `${s},"findings":${findings(f.findings)}`;
 }
 

@@ -6,7 +6,7 @@
 import type { CaptureFinding, JudgedFlow } from '../policy/judge.js';
 import { escapeText } from './escape.js';
 import { FlowGroups, type ReportHeader, type RunSummary } from './summary.js';
-import { evidence } from './table.js';
+import { encapsulationLine, evidence } from './table.js';
 import { isoTime } from './time.js';
 import type { ReportWriter, Sink } from './writer.js';
 
@@ -81,6 +81,8 @@ export class MarkdownWriter implements ReportWriter {
       out.push(...this.rows, ...capRows);
       if (this.more > 0) out.push('', `… and ${this.more} more (see the JSON report).`);
     }
+    const encap = encapsulationLine(summary.decode.encapsulations);
+    if (encap !== undefined) out.push('', mdCell(encap));
     for (const i of summary.inputs) if (i.stopped) out.push('', `⚠️ incomplete: ${mdCell(i.stopped.message)}`);
     out.push('');
     this.sink(out.join('\n'));

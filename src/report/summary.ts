@@ -43,6 +43,8 @@ export interface RunSummary {
     fragmentsReassembled: number;
     fragmentsEvicted: number;
     weirds: Record<string, number>;
+    /** Packets by encapsulation they came through (present only when some did). */
+    encapsulations?: Record<string, number>;
   };
   flowTable: { evicted: number; timedOut: number; otherIpPackets: number };
   inputs: { file: string; format: string; frames: number; bytes: number; complete: boolean; stopped?: { code: string; offset: number | null; message: string } }[];
@@ -97,6 +99,7 @@ export class Tally {
         fragmentsReassembled: d.reassembled,
         fragmentsEvicted: d.fragments.evicted,
         weirds,
+        ...(d.encapsulations.size > 0 ? { encapsulations: Object.fromEntries(d.encapsulations) } : {}),
       },
       flowTable: { evicted: result.flows.evicted, timedOut: result.flows.timedOut, otherIpPackets: result.flows.otherPackets },
       inputs: result.inputs.map((i) => {

@@ -34,7 +34,10 @@ interface Row {
   reason: string;
 }
 
-/** SNI, ALPN, HTTP Host and request line: what a reviewer needs to recognise the traffic. */
+/**
+ * SNI, ALPN, HTTP Host and request line: what a reviewer needs to recognise the traffic; and, for a
+ * flow that came through encapsulations, which ones (`via vlan/mpls`).
+ */
 export function evidence(flow: JudgedFlow): string {
   const parts: string[] = [];
   if (flow.tls) {
@@ -49,7 +52,16 @@ export function evidence(flow: JudgedFlow): string {
   if (flow.wireguard) parts.push(`wireguard types ${flow.wireguard.join(',')}`);
   if (parts.length === 0) parts.push(`${flow.service} (by ${flow.serviceBy})`);
   parts.push(flow.state);
+  if (flow.encapsulation !== undefined) parts.push(`via ${flow.encapsulation.join('/')}`);
   return parts.join(' ');
+}
+
+/** summary.decode.encapsulations as one line ("encapsulated packets: vlan 40, gtp 12"), or undefined when there were none. */
+export function encapsulationLine(encapsulations: Record<string, number> | undefined): string | undefined {
+  if (encapsulations === undefined) return undefined;
+  return `encapsulated packets: ${Object.entries(encapsulations)
+    .map(([kind, n]) => `${kind} ${n}`)
+    .join(', ')}`;
 }
 
 const COLORS = { red: '\u001b[31m', yellow: '\u001b[33m', green: '\u001b[32m', bold: '\u001b[1m', reset: '\u001b[0m' };
@@ -184,6 +196,8 @@ export class TableWriter implements ReportWriter {
     if (summary.decode.malformed > 0 || summary.decode.truncated > 0) {
       out.push(`decoder: ${summary.decode.malformed} malformed, ${summary.decode.truncated} truncated packets (see --format json summary.decode.weirds)`);
     }
+    const encap = encapsulationLine(summary.decode.encapsulations);
+    if (encap !== undefined) out.push(encap);
     if (summary.flowTable.evicted > 0) out.push(`flow table: ${summary.flowTable.evicted} flows evicted at --max-flows`);
     // Hitting the fragment reassembly bound loses datagrams: the table says so, as the JSON summary does.
     if (summary.decode.fragmentsEvicted > 0) {

@@ -5,7 +5,33 @@
 import { describe, expect, it } from 'vitest';
 import { Decoder } from '../../src/decode/decoder.js';
 import { SUPPORTED_LINK_TYPES } from '../../src/decode/link.js';
-import { bytes, eth, ext6, frag6, frame, ipv4, ipv6, packetInvariants, sll, sll2, tcp, udp } from '../helpers/frames.js';
+import {
+  ayiya,
+  bytes,
+  eth,
+  ext6,
+  fabricpath,
+  frag6,
+  frame,
+  gre,
+  gtp,
+  ipv4,
+  ipv6,
+  mpls,
+  packetInvariants,
+  pbb,
+  pppFrame,
+  pppoe,
+  radiotap,
+  sll,
+  sll2,
+  tcp,
+  teredo,
+  udp,
+  vntag,
+  vxlan,
+  wifi,
+} from '../helpers/frames.js';
 import { floats } from '../helpers/random.mjs';
 
 function randomLength(r: () => number): number {
@@ -86,6 +112,21 @@ describe('mutated valid frames', () => {
     [101, ipv4({ proto: 6, options: [1, 1, 1, 1] }, tcp({}, payload))],
     [228, ipv4({ proto: 17 }, udp({}, payload))],
     [229, ipv6({ nh: 51 }, bytes([6, 4], new Array<number>(22).fill(0), tcp({}, payload)))],
+    // Encapsulations and tunnels.
+    [1, eth(0x8847, mpls([1, 2], ipv4({ proto: 6 }, tcp({}, payload))), [[0x8100, 1]])],
+    [1, eth(0x8864, pppoe(0x0057, ipv6({ nh: 17 }, udp({}, payload))), [[0x88a8, 1], [0x8100, 2]])],
+    [1, eth(0x88e7, pbb(0x0800, ipv4({ proto: 6 }, tcp({}, payload))))],
+    [1, eth(0x8926, vntag(0x8100, bytes([0, 3, 0x08, 0x00], ipv4({ proto: 17 }, udp({}, payload)))), [[0x8100, 1]])],
+    [1, fabricpath(eth(0x0800, ipv4({ proto: 6 }, tcp({}, payload))))],
+    [9, pppFrame(0x0021, ipv4({ proto: 6 }, tcp({}, payload)))],
+    [105, wifi(0x86dd, ipv6({ nh: 6 }, tcp({}, payload)), { qos: true, fourAddresses: true })],
+    [127, radiotap(wifi(0x0800, ipv4({ proto: 17 }, udp({}, payload))), 12)],
+    [101, ipv4({ proto: 47 }, gre({ flags: 0x1000, protocol: 0x22eb }, bytes([0x20, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1], new Uint8Array(8), eth(0x0800, ipv4({ proto: 6 }, tcp({}, payload))))))],
+    [101, ipv4({ proto: 47 }, gre({ version: 1, flags: 0x3080, protocol: 0x880b }, bytes([0xff, 0x03, 0x00, 0x21], ipv4({ proto: 6 }, tcp({}, payload)))))],
+    [101, ipv6({ nh: 4 }, ipv4({ proto: 41 }, ipv6({ nh: 17 }, udp({}, payload))))],
+    [101, ipv4({ proto: 17 }, udp({ sport: 40000, dport: 4789 }, vxlan(eth(0x0800, ipv4({ proto: 6 }, tcp({}, payload))))))],
+    [101, ipv4({ proto: 17 }, udp({ sport: 2152, dport: 2152 }, gtp(ipv4({ proto: 17 }, udp({ sport: 3544, dport: 40000 }, teredo(ipv6({ nh: 6 }, tcp({}, payload)), true))), { seq: true })))],
+    [101, ipv4({ proto: 17 }, udp({ sport: 40000, dport: 5072 }, ayiya(41, ipv6({ nh: 17 }, udp({}, payload)))))],
   ];
 
   it('100,000 mutations of valid frames never throw; the fragment cap holds', () => {
@@ -103,6 +144,10 @@ describe('mutated valid frames', () => {
       const cut = r() < 0.3 ? Math.floor(r() * data.length) : data.length;
       const o = decoder.decode(frame(lt, data.subarray(0, cut), 1000 + i * 0.001));
       if (o.kind === 'packet' && !packetInvariants(o.packet)) bad.push(i);
+      // The packets inside UDP tunnels, as the engine takes them.
+      for (let inner = decoder.decodeInner(); inner !== undefined; inner = decoder.decodeInner()) {
+        if (inner.kind === 'packet' && !packetInvariants(inner.packet)) bad.push(i);
+      }
       peak = Math.max(peak, decoder.reassembler.bufferedBytes);
     }
     expect(bad).toEqual([]);
@@ -115,5 +160,9 @@ describe('mutated valid frames', () => {
     expect(k.skip).toBeGreaterThan(0);
     expect(k.malformed).toBeGreaterThan(0);
     expect(decoder.stats.fragments.fragments).toBeGreaterThan(0);
+    const inner = decoder.stats.inner;
+    expect(inner.packet).toBeGreaterThan(0);
+    expect(inner.malformed + inner.skip).toBeGreaterThan(0);
+    expect(decoder.stats.encapsulations.size).toBeGreaterThanOrEqual(12);
   });
 });

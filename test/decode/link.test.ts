@@ -25,11 +25,12 @@ const V6_UDP = ipv6({ src: '2001:db8::1', dst: 'fe80::2', nh: 17 }, udp({ sport:
 
 describe('supported link types', () => {
   it('lists exactly the link types the decoder handles', () => {
-    expect([...SUPPORTED_LINK_TYPES].sort((a, b) => a - b)).toEqual([0, 1, 12, 14, 101, 108, 113, 228, 229, 276]);
+    expect([...SUPPORTED_LINK_TYPES].sort((a, b) => a - b)).toEqual([0, 1, 9, 12, 14, 101, 105, 108, 113, 127, 228, 229, 276]);
     expect(isSupportedLinkType(1)).toBe(true);
     expect(isSupportedLinkType(276)).toBe(true);
+    expect(isSupportedLinkType(127)).toBe(true);
     expect(isSupportedLinkType(160)).toBe(false);
-    expect(isSupportedLinkType(127)).toBe(false);
+    expect(isSupportedLinkType(192)).toBe(false);
   });
 
   it('skips an unsupported link type with its number', () => {

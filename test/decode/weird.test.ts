@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { Decoder } from '../../src/decode/decoder.js';
 import { WEIRD_CODES, weirdText, type WeirdCode } from '../../src/decode/weird.js';
-import { ascii, bytes, eth, ext6, frag6, frame, ipv4, ipv6, tcp, udp } from '../helpers/frames.js';
+import { ascii, ayiya, bytes, eth, ext6, frag6, frame, gre, gtp, ipv4, ipv6, tcp, udp, wifi } from '../helpers/frames.js';
 
 const RAW = 101;
 const V4_TCP = ipv4({}, tcp({}));
@@ -77,6 +77,39 @@ const CASES: [WeirdCode, [number, Uint8Array][], string][] = [
   ['udp_truncated_header', [[RAW, ipv4({ proto: 17 }, new Uint8Array(6))]], 'udp: ip payload 6 < 8'],
   ['udp_bad_length', [[RAW, ipv4({ proto: 17 }, udp({ len: 7 }, ascii('abcd')))]], 'udp: length 7 < 8'],
   ['UDP_datagram_length_mismatch', [[RAW, ipv4({ proto: 17 }, udp({ len: 13 }, ascii('abcd')))]], 'udp: length exceeds ip payload'],
+  // Encapsulations.
+  ['truncated_link_header', [[1, eth(0x8847, new Uint8Array(3))]], 'mpls: truncated label stack (3 of 4 bytes)'],
+  ['truncated_pppoe_header', [[1, eth(0x8864, new Uint8Array(7))]], 'pppoe: truncated header (7 of 8 bytes)'],
+  ['pbb_truncated_header', [[1, eth(0x88e7, new Uint8Array(17))]], 'pbb: truncated I-tag and customer header (17 of 18 bytes)'],
+  ['vntag_truncated_header', [[1, eth(0x8926, new Uint8Array(5))]], 'vntag: truncated tag (5 of 6 bytes)'],
+  ['fabricpath_truncated_header', [[1, eth(0x8903, new Uint8Array(16))]], 'fabricpath: truncated header (30 of 31 bytes)'],
+  ['truncated_ppp_header', [[9, new Uint8Array([0xff, 0x03, 0x00])]], 'ppp: truncated header (3 of 4 bytes)'],
+  ['truncated_802_11_header', [[105, wifi(0x0800, V4_TCP).subarray(0, 24)]], '802.11: nothing after the 24-byte header (24 bytes)'],
+  ['truncated_802_11_llc_header', [[105, wifi(0x0800, V4_TCP).subarray(0, 28)]], '802.11: truncated LLC/SNAP header (4 of 8 bytes)'],
+  ['truncated_radiotap_header', [[127, new Uint8Array([0, 0, 64, 0, 0, 0])]], 'radiotap: header length 64, frame 6 bytes'],
+  ['exceeded_tunnel_max_depth', [[RAW, ipv4({ proto: 4 }, ipv4({ proto: 4 }, ipv4({ proto: 4 }, V4_TCP)))]], 'tunnel: IP protocol 4 inside 2 tunnels'],
+  ['truncated_GRE', [[RAW, ipv4({ proto: 47 }, new Uint8Array(3))]], 'gre: truncated header (3 of 4 bytes)'],
+  ['unknown_gre_version', [[RAW, ipv4({ proto: 47 }, gre({ version: 2, protocol: 0x0800 }, V4_TCP))]], 'gre: version 2'],
+  ['egre_protocol_type', [[RAW, ipv4({ proto: 47 }, gre({ version: 1, protocol: 0x0800 }, V4_TCP))]], 'gre: protocol type 0x0800'],
+  ['gre_routing', [[RAW, ipv4({ proto: 47 }, gre({ flags: 0x4000, protocol: 0x0800 }, V4_TCP))]], 'gre: routing present'],
+  ['unknown_gre_flags', [[RAW, ipv4({ proto: 47 }, gre({ flags: 0x0008, protocol: 0x0800 }, V4_TCP))]], 'gre: flags 0x0008'],
+  [
+    'non_ip_packet_in_encap',
+    [[RAW, ipv4({ proto: 47 }, gre({ version: 1, flags: 0x2000, protocol: 0x880b }, bytes([0xff, 0x03, 0xc0, 0x21], new Uint8Array(8))))]],
+    'gre: PPP protocol 0xc021',
+  ],
+];
+
+/**
+ * Weirds of a UDP tunnel's header: the datagram is still a packet (a flow of its own, as Zeek logs
+ * it); only the packet inside it is lost. [code, UDP payload to the tunnel's port, report text].
+ */
+const UDP_CASES: [WeirdCode, number, Uint8Array, string][] = [
+  ['vxlan_truncated_header', 4789, new Uint8Array(4), 'vxlan: truncated header (4 of 8 bytes)'],
+  ['gtp_truncated_header', 2152, new Uint8Array(6), 'gtp: truncated header (6 of 8 bytes)'],
+  ['gtp_payload_not_ip', 2152, gtp(bytes([0x50], new Uint8Array(30))), 'gtp: IP version 5'],
+  ['ayiya_truncated_header', 5072, bytes([0x41, 0x52, 0x11, 41], new Uint8Array(6)), 'ayiya: truncated header (10 of 44 bytes)'],
+  ['ayiya_empty_packet', 5072, ayiya(41, new Uint8Array(0)), 'ayiya: forward message without a packet'],
 ];
 
 describe('weirds', () => {
@@ -91,8 +124,18 @@ describe('weirds', () => {
     expect([...decoder.stats.malformedReasons]).toEqual([[text, 1]]);
   });
 
+  it.each(UDP_CASES)('%s (the outer datagram is still a packet)', (code, port, payload, text) => {
+    const decoder = new Decoder();
+    const outcome = decoder.decode(frame(RAW, ipv4({ proto: 17 }, udp({ sport: 40000, dport: port }, payload))));
+    expect(outcome.kind).toBe('packet');
+    expect(decoder.hasInner).toBe(false);
+    expect(decoder.stats.byKind.malformed).toBe(0);
+    expect([...decoder.stats.malformedCodes]).toEqual([[code, 1]]);
+    expect([...decoder.stats.malformedReasons]).toEqual([[text, 1]]);
+  });
+
   it('every code has a case above, except the safety net for decoder bugs', () => {
-    const covered = new Set<WeirdCode>(CASES.map(([code]) => code));
+    const covered = new Set<WeirdCode>([...CASES.map(([code]) => code), ...UDP_CASES.map(([code]) => code)]);
     expect(WEIRD_CODES.filter((c) => !covered.has(c))).toEqual(['internal_decoder_error']);
     expect(weirdText('internal_decoder_error', 'decoder error')).toBe('internal: decoder error');
   });

@@ -280,4 +280,58 @@ describe("Zeek's rules for conn_state and history (TCPSessionAdapter.cc, TCP_End
     expect(b?.client).toEqual({ ip: S, port: 67 });
     expect(`${connState(b as ClassifiedFlow)} ${b?.history}`).toBe('S0 D');
   });
+
+  describe('content gaps (G/g: TCP_Reassembler::Gap, written when the peer acknowledges data never seen)', () => {
+    /** One segment with its ACK number. */
+    const seg = (ts: number, fromClient: boolean, flags: number, seq: number, ack: number, len = 0): ReturnType<typeof tcp> => {
+      const p = tcp({ ts, src: fromClient ? C : S, sport: fromClient ? 40000 : 80, dst: fromClient ? S : C, dport: fromClient ? 80 : 40000, flags, seq, payload: new Uint8Array(len) });
+      return { ...p, tcp: { ...(p.tcp as NonNullable<typeof p.tcp>), ack } };
+    };
+    const handshake = [seg(1, true, SYN, 1000, 0), seg(1.1, false, SYN | ACK, 5000, 1001), seg(1.2, true, ACK, 1001, 5001)];
+
+    it('a hole in the server data that the client acknowledges is g, once; filled in time it is not', () => {
+      const [gap] = run([...handshake, seg(2, false, ACK, 5001, 1001, 10), seg(2.1, false, ACK, 5021, 1001, 10), seg(2.2, true, ACK, 1001, 5031)]);
+      expect(gap?.history).toBe('ShAdg');
+      const [filled] = run([
+        ...handshake,
+        seg(2, false, ACK, 5001, 1001, 10),
+        seg(2.1, false, ACK, 5021, 1001, 10),
+        seg(2.15, false, ACK, 5011, 1001, 10),
+        seg(2.2, true, ACK, 1001, 5031),
+      ]);
+      expect(filled?.history).not.toContain('g');
+      // Many segments in order after a hole, then the hole filled: one range, no gap.
+      const later = Array.from({ length: 40 }, (_, i) => seg(2.1 + i / 1000, false, ACK, 5021 + 10 * i, 1001, 10));
+      const [late] = run([...handshake, seg(2, false, ACK, 5001, 1001, 10), ...later, seg(2.5, false, ACK, 5011, 1001, 10), seg(2.6, true, ACK, 1001, 5421)]);
+      expect(late?.history).not.toContain('g');
+    });
+
+    it('a gap after the peer closed cleanly still counts; an ACK of the FIN is not a gap', () => {
+      const [f] = run([
+        ...handshake,
+        seg(2, true, ACK | PSH, 1001, 5001, 5),
+        seg(2.1, false, ACK | FIN, 5001, 1006, 0),
+        seg(2.2, true, ACK, 1006, 5002),
+        seg(2.3, true, ACK | FIN, 1006, 5002),
+        seg(2.4, false, ACK, 5002, 1007),
+      ]);
+      expect(f?.history).toBe('ShADfFa');
+      const [g] = run([...handshake, seg(2, false, ACK | FIN, 5011, 1001, 10), seg(2.2, true, ACK, 1001, 5022)]);
+      expect(g?.history).toBe('ShAfg');
+    });
+
+    it('a connection picked up mid-stream reports no gap (Zeek: only established or cleanly closing)', () => {
+      const [f] = run([seg(1, false, ACK, 5001, 1001, 10), seg(1.1, true, ACK, 1001, 9000)]);
+      expect(f?.history).not.toMatch(/g/i);
+    });
+  });
+
+  it('a segment whose header options were cut off by the snaplen is counted and nothing more (Zeek drops it: truncated_header)', () => {
+    const cut = { ...tcp({ ts: 1, src: S, sport: 443, dst: C, dport: 56960, flags: SYN | ACK }), tcpHeaderCut: true };
+    const [f] = run([cut]);
+    expect(f?.client).toEqual({ ip: S, port: 443 });
+    expect(connState(f as ClassifiedFlow)).toBe('OTH');
+    expect(f?.history).toBe('');
+    expect(f?.orig.packets).toBe(1);
+  });
 });

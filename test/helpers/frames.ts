@@ -230,3 +230,79 @@ export function packetInvariants(p: Packet): boolean {
     (p.udp === undefined || (p.proto === 17 && p.udp.length >= 8 && p.payloadLen === p.udp.length - 8))
   );
 }
+
+// Encapsulations (src/decode/link.ts and tunnel.ts), outermost header first.
+
+/** An MPLS label stack (bottom-of-stack set on the last label) followed by `payload`. */
+export function mpls(labels: number[], payload: Uint8Array): Uint8Array {
+  const stack = labels.flatMap((label, i) => u32(((label << 12) | (i === labels.length - 1 ? 0x100 : 0) | 64) >>> 0));
+  return bytes(stack, payload);
+}
+
+/** A PPPoE session header (session 1) and the PPP protocol, then `payload` (ethertype 0x8864). */
+export function pppoe(pppProtocol: number, payload: Uint8Array): Uint8Array {
+  return bytes([0x11, 0, 0, 1, ...u16(payload.length + 2), ...u16(pppProtocol)], payload);
+}
+
+/** An 802.1ah I-tag and the customer's Ethernet header (ethertype 0x88e7). */
+export function pbb(ethertype: number, payload: Uint8Array): Uint8Array {
+  return bytes([0, 0, 0, 42], MACS, u16(ethertype), payload);
+}
+
+/** A Cisco VN-tag (ethertype 0x8926) and the next ethertype. */
+export function vntag(ethertype: number, payload: Uint8Array): Uint8Array {
+  return bytes([0x80, 0x01, 0x00, 0x02], u16(ethertype), payload);
+}
+
+/** Cisco FabricPath: the 16-byte outer header (its ethertype 0x8903 at bytes 12-13) before an Ethernet frame. */
+export function fabricpath(ethernetFrame: Uint8Array): Uint8Array {
+  return bytes(MACS, u16(0x8903), [0, 0], ethernetFrame);
+}
+
+/** A LINKTYPE_PPP frame: address, control, protocol. */
+export function pppFrame(pppProtocol: number, payload: Uint8Array): Uint8Array {
+  return bytes([0xff, 0x03, ...u16(pppProtocol)], payload);
+}
+
+/** An 802.11 data frame (QoS data when `qos`), LLC/SNAP and `ethertype`, then `payload`. */
+export function wifi(ethertype: number, payload: Uint8Array, o: { qos?: boolean; fourAddresses?: boolean; protectedFrame?: boolean; fc?: number } = {}): Uint8Array {
+  const fc = o.fc ?? (o.qos ? 0x88 : 0x08);
+  const flags = (o.fourAddresses ? 0x03 : 0x01) | (o.protectedFrame ? 0x40 : 0);
+  const header = [fc, flags, 0, 0, ...MACS, 1, 2, 3, 4, 5, 6, 0, 0];
+  if (o.fourAddresses) header.push(7, 8, 9, 10, 11, 12);
+  if (o.qos) header.push(0, 0);
+  return bytes(header, [0xaa, 0xaa, 0x03, 0, 0, 0], u16(ethertype), payload);
+}
+
+/** A radiotap header of `len` bytes (little-endian length) before an 802.11 frame. */
+export function radiotap(frame80211: Uint8Array, len = 8): Uint8Array {
+  return bytes([0, 0, len & 0xff, len >> 8], new Uint8Array(len - 4), frame80211);
+}
+
+/** A GRE header: flags/version and protocol, with the optional fields the flags name (zeroed). */
+export function gre(o: { flags?: number; version?: number; protocol: number }, payload: Uint8Array): Uint8Array {
+  const flags = o.flags ?? 0;
+  const n = (flags & 0x8000 ? 4 : 0) + (flags & 0x2000 ? 4 : 0) + (flags & 0x1000 ? 4 : 0) + (flags & 0x0080 ? 4 : 0);
+  return bytes(u16(flags | (o.version ?? 0)), u16(o.protocol), new Uint8Array(n), payload);
+}
+
+/** A VXLAN header (VNI 42) before an Ethernet frame. */
+export function vxlan(ethernetFrame: Uint8Array): Uint8Array {
+  return bytes([0x08, 0, 0, 0, 0, 0, 42, 0], ethernetFrame);
+}
+
+/** A GTPv1-U header (T-PDU unless `type`), with the sequence number fields when `seq`. */
+export function gtp(payload: Uint8Array, o: { type?: number; seq?: boolean; version?: number } = {}): Uint8Array {
+  const opt = o.seq ? [0, 1, 0, 0] : [];
+  return bytes([((o.version ?? 1) << 5) | 0x10 | (o.seq ? 0x02 : 0), o.type ?? 0xff, ...u16(payload.length + opt.length), 0, 0, 0, 1], opt, payload);
+}
+
+/** Teredo: an optional origin indication before the IPv6 packet. */
+export function teredo(ipv6Packet: Uint8Array, origin = false): Uint8Array {
+  return origin ? bytes([0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], ipv6Packet) : ipv6Packet;
+}
+
+/** AYIYA: identity of 16 bytes, signature of 20 bytes, opcode `opcode` (1: forward), next header `next`. */
+export function ayiya(next: number, payload: Uint8Array, opcode = 1): Uint8Array {
+  return bytes([0x41, 0x52, 0x10 | opcode, next, 0, 0, 0, 0], new Uint8Array(16 + 20), payload);
+}

@@ -45,6 +45,7 @@ function flowRecord(f: JudgedFlow): Record<string, unknown> {
     verdict: f.verdict,
   });
   if (f.scope !== undefined) rec.scope = f.scope;
+  if (f.encapsulation !== undefined) rec.encapsulation = f.encapsulation;
   rec.findings = f.findings;
   return rec;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { JudgedFlow } from '../../src/policy/judge.js';
 import { FlowGroups } from '../../src/report/summary.js';
+import { encapsulationLine, evidence } from '../../src/report/table.js';
 import { Rng } from '../helpers/random.mjs';
 
 const base: JudgedFlow = {
@@ -48,5 +49,17 @@ describe('FlowGroups', () => {
     const ports = sorted.filter((g) => g.clientRole === 'internet' && g.serverRole === 'node' && g.port.startsWith('tcp/')).map((g) => Number(g.port.slice(4)));
     expect(ports.length).toBeGreaterThan(3);
     expect(ports).toEqual([...ports].sort((a, b) => a - b));
+  });
+});
+
+describe('encapsulation in the readable reports', () => {
+  it('a flow that came through encapsulations says so in its evidence; a plain flow does not', () => {
+    expect(evidence(base)).toBe('unknown (by port) S0');
+    expect(evidence({ ...base, encapsulation: ['vlan', 'gtp'] })).toBe('unknown (by port) S0 via vlan/gtp');
+  });
+
+  it('the summary line lists packets per encapsulation, and is absent without any', () => {
+    expect(encapsulationLine(undefined)).toBeUndefined();
+    expect(encapsulationLine({ vlan: 4, gtp: 2 })).toBe('encapsulated packets: vlan 4, gtp 2');
   });
 });
