@@ -60,8 +60,9 @@ export interface FlowTableStats {
   evicted: number;
   timedOut: number;
   /**
-   * IP packets not tracked as connections: TCP and UDP packets whose header was cut off, ICMP
-   * messages shorter than their 8-byte header (Zeek drops these as truncated headers).
+   * IP packets not tracked as connections, as Zeek tracks none for them: TCP and UDP packets whose
+   * header was cut off, ICMP messages shorter than their 8-byte header, IPv6 "no next header" (Teredo
+   * bubbles), IPv6 ESP and mobility headers.
    */
   otherPackets: number;
 }
@@ -182,8 +183,8 @@ export class FlowTable<P extends PayloadObserver = PayloadObserver> {
    * A packet that is neither TCP nor UDP. ICMP and ICMPv6 are connections keyed as Zeek keys them
    * (icmp.ts: type and counterpart type, or type and code one way); any other IP protocol is Zeek's
    * unknown_transport, keyed by its addresses and protocol number with ports 0. Either way the first
-   * sender is the originator, the state is OTH and the history empty. A TCP or UDP packet whose
-   * header was cut off, or an ICMP message shorter than its header, is only counted.
+   * sender is the originator, the state is OTH and the history empty. What Zeek makes no connection of
+   * (notConnection) is only counted.
    */
   private other(p: Packet, fileIndex: number): Flow<P> | undefined {
     const icmp = p.icmp;
@@ -197,8 +198,7 @@ export class FlowTable<P extends PayloadObserver = PayloadObserver> {
       dport = counterpart & 0xffff;
       if (counterpart & ICMP_ONE_WAY) directedKeyOf(p, sport, dport, key);
       else flowKeyOf(p, sport, dport, key);
-    } else if (proto === IPPROTO_TCP || proto === IPPROTO_UDP || proto === IPPROTO_ICMP || proto === IPPROTO_ICMPV6) {
-      // Its header was cut off (the decoder left tcp/udp/icmp unset).
+    } else if (notConnection(proto, p.ipVersion)) {
       this.stats.otherPackets++;
       return undefined;
     } else flowKeyOf(p, 0, 0, key);
@@ -414,6 +414,28 @@ export class FlowTable<P extends PayloadObserver = PayloadObserver> {
   /** Capture over: every flow still in the table ends now, in creation order. */
   flush(): void {
     for (const flow of this.flows.values()) this.end(flow, this.closing.has(flow.id) ? 'closed' : 'capture-end');
+  }
+}
+
+/**
+ * IP packets that are no connection in Zeek (packet_analysis/protocol/ip/IP.cc): TCP, UDP, ICMP and
+ * ICMPv6 whose header was cut off (the decoder left tcp/udp/icmp unset); "no next header" (59: a
+ * Teredo bubble, or the weird ipv6_no_next); and in IPv6, ESP (50) and the mobility header (135),
+ * where Zeek stops at the last extension header.
+ */
+function notConnection(proto: number, ipVersion: 4 | 6): boolean {
+  switch (proto) {
+    case IPPROTO_TCP:
+    case IPPROTO_UDP:
+    case IPPROTO_ICMP:
+    case IPPROTO_ICMPV6:
+    case 59:
+      return true;
+    case 50:
+    case 135:
+      return ipVersion === 6;
+    default:
+      return false;
   }
 }
 

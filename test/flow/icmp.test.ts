@@ -136,6 +136,20 @@ describe('other IP protocols (Zeek: unknown_transport)', () => {
   });
 });
 
+describe('what Zeek makes no connection of (packet_analysis/protocol/ip/IP.cc) is only counted', () => {
+  it('"no next header" (a Teredo bubble) in IPv4 or IPv6; ESP and the mobility header in IPv6 (ESP over IPv4 is a connection)', () => {
+    const { flows, table } = run([
+      ipProto({ ts: 1, src: '2001::1', dst: '2001::2', proto: 59 }),
+      ipProto({ ts: 2, src: A, dst: B, proto: 59 }),
+      ipProto({ ts: 3, src: '2001::1', dst: '2001::2', proto: 50, len: 64 }),
+      ipProto({ ts: 4, src: '2001::1', dst: '2001::2', proto: 135, len: 8 }),
+      ipProto({ ts: 5, src: A, dst: B, proto: 50, len: 64 }),
+    ]);
+    expect(flows.map((f) => `${f.transport}/${f.keyProto} ${f.client.ip}`)).toEqual([`unknown_transport/50 ${A}`]);
+    expect(table.stats.otherPackets).toBe(4);
+  });
+});
+
 describe('timeouts and the flow cap apply to ICMP and other protocols', () => {
   it('60 s without packets ends an ICMP flow (icmp_inactivity_timeout) and another protocol\'s (unknown_ip_inactivity_timeout)', () => {
     const { flows } = run([
