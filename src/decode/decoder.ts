@@ -2,8 +2,9 @@
  * Frame -> packet decoding: link layer, IPv4/IPv6 (with fragment reassembly), TCP/UDP.
  *
  * decode() never throws on packet bytes. It returns
- *   - 'packet'    an IP packet (TCP and UDP decoded; ICMP, ICMPv6 and other protocols carry only
- *                 `proto` and the IP payload: the flow layer decides what to do with them);
+ *   - 'packet'    an IP packet (TCP, UDP and the type and code of ICMP/ICMPv6 decoded; other
+ *                 protocols carry only `proto` and the IP payload: the flow layer decides what to do
+ *                 with them);
  *   - 'fragment'  an IP fragment was buffered, its datagram is not complete yet;
  *   - 'skip'      not IP (reason names the ethertype / family / link type), or a fragment dropped by
  *                 the reassembly memory bound;
@@ -25,9 +26,12 @@
  */
 import { frameTime, type RawFrame } from '../capture/frame.js';
 import {
+  IPPROTO_ICMP,
+  IPPROTO_ICMPV6,
   IPPROTO_TCP,
   IPPROTO_UDP,
   type DecodeOutcome,
+  type IcmpHeader,
   type IpPayload,
   type Packet,
   type TcpHeader,
@@ -62,6 +66,7 @@ import { newIPv4Header, parseIPv4, type IPv4Header } from './ipv4.js';
 import { IPV6_HEADER_LEN, newIPv6Header, parseIPv6, walkIPv6, type IPv6Header } from './ipv6.js';
 import { decodeTcp } from './tcp.js';
 import { decodeUdp } from './udp.js';
+import { decodeIcmp, ICMP_HEADER_LEN } from './icmp.js';
 import { FragmentReassembler, type Fragment, type FragmentOptions, type FragmentResult, type FragmentStats } from './fragments.js';
 import { weird, weirdText, type Weird, type WeirdCode } from './weird.js';
 
@@ -169,6 +174,7 @@ class ScratchPacket implements Packet {
   proto = 0;
   tcp: TcpHeader | undefined = undefined;
   udp: UdpHeader | undefined = undefined;
+  icmp: IcmpHeader | undefined = undefined;
   payloadLen = 0;
   ipLen = 0;
   truncated = false;
@@ -200,6 +206,7 @@ export class Decoder {
   private readonly h6r: IPv6Header = newIPv6Header();
   private readonly tcpScratch: TcpHeader = { srcPort: 0, dstPort: 0, seq: 0, ack: 0, flags: 0, window: 0, headerLen: 0 };
   private readonly udpScratch: UdpHeader = { srcPort: 0, dstPort: 0, length: 0 };
+  private readonly icmpScratch: IcmpHeader = { type: 0, code: 0 };
   /** Where the transport header lies (transport() fills it for decodeTcp / decodeUdp). */
   private readonly ipPayload: IpPayload = { buf: EMPTY, start: 0, capEnd: 0, wireLen: 0, jumbo: false };
   /** A fragment as handed to the reassembler (it copies what it keeps). */
@@ -293,6 +300,7 @@ export class Decoder {
     if (p.tcpHeaderCut) packet.tcpHeaderCut = true;
     if (p.tcp) packet.tcp = { ...p.tcp };
     if (p.udp) packet.udp = { ...p.udp };
+    if (p.icmp) packet.icmp = { ...p.icmp };
     return { kind: 'packet', packet };
   }
 
@@ -609,6 +617,7 @@ export class Decoder {
     ip.jumbo = jumbo;
     p.tcp = undefined;
     p.udp = undefined;
+    p.icmp = undefined;
     p.encapsulation = this.encap === '' ? undefined : encapList(this.encap);
     const proto = p.proto;
     if (proto === IPPROTO_TCP) {
@@ -638,6 +647,15 @@ export class Decoder {
         if (UDP_TUNNEL_BY_PORT[u.dstPort] !== 0 || UDP_TUNNEL_BY_PORT[u.srcPort] !== 0) {
           this.udpTunnel(u.srcPort, u.dstPort, buf, start + 8, pe, udpEnd);
         }
+        return OUT_PACKET;
+      }
+      p.truncated = true;
+    } else if (proto === IPPROTO_ICMP || proto === IPPROTO_ICMPV6) {
+      const h = decodeIcmp(ip, this.icmpScratch);
+      if (h !== null) {
+        p.icmp = h;
+        p.setPayload(buf, start + ICMP_HEADER_LEN, capEnd);
+        p.payloadLen = wireLen - ICMP_HEADER_LEN;
         return OUT_PACKET;
       }
       p.truncated = true;

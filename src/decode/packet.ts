@@ -22,6 +22,12 @@ export interface UdpHeader {
   length: number;
 }
 
+/** ICMP (IPv4) or ICMPv6 header: the flow table keys ICMP connections by type and code as Zeek does. */
+export interface IcmpHeader {
+  type: number;
+  code: number;
+}
+
 /**
  * Where the IP layer says the transport header lies: buf[start, capEnd) was captured, wireLen bytes
  * were on the wire. The decoder refills one of these per packet for decodeTcp / decodeUdp.
@@ -63,12 +69,17 @@ export interface Packet {
   proto: number;
   tcp?: TcpHeader | undefined;
   udp?: UdpHeader | undefined;
+  /** ICMP/ICMPv6 type and code (proto 1 or 58, when its 8-byte header was captured). */
+  icmp?: IcmpHeader | undefined;
   /**
    * Transport payload bytes that were captured (a view into the frame, or into a reassembled
    * datagram for IP fragments). May be shorter than payloadLen when the capture was truncated.
    */
   payload: Uint8Array;
-  /** Transport payload length on the wire, from the IP/UDP length fields (>= payload.length). */
+  /**
+   * Transport payload length on the wire, from the IP/UDP length fields (>= payload.length). For ICMP
+   * the bytes after its 8-byte header (what Zeek counts as orig_bytes/resp_bytes).
+   */
   payloadLen: number;
   /** Bytes of the IP packet on the wire (IP total length; for reassembled fragments the whole datagram). */
   ipLen: number;

@@ -4,6 +4,7 @@
  */
 import { newTcpEndpoint, tcpConnState, udpConnState, type ConnState, type TcpEndpoints } from './tcp-state.js';
 import type { FlowKey } from './key.js';
+import type { FlowTransport } from '../model/vocabulary.js';
 import type { PayloadObserver } from './payload.js';
 import type { StreamPrefix } from './reassembly.js';
 
@@ -26,7 +27,8 @@ export type EndReason = 'closed' | 'idle' | 'capture-end' | 'evicted';
 export interface Flow<P extends PayloadObserver = PayloadObserver> extends FlowKey {
   /** Sequence number of the flow in the run, from 1. */
   id: number;
-  transport: 'tcp' | 'udp';
+  /** As Zeek's `proto`; the IP protocol number (Zeek's `ip_proto`) is `keyProto`. */
+  transport: FlowTransport;
   ipVersion: 4 | 6;
   client: Endpoint;
   server: Endpoint;
@@ -34,7 +36,7 @@ export interface Flow<P extends PayloadObserver = PayloadObserver> extends FlowK
   end: number;
   orig: DirectionStats;
   resp: DirectionStats;
-  /** TCP endpoints (Zeek's TCP_Endpoint state); UDP flows share one frozen, inactive pair. */
+  /** TCP endpoints (Zeek's TCP_Endpoint state); other flows share one frozen, inactive pair. */
   tcp: TcpEndpoints;
   /**
    * Zeek's history (see addHistory below): S H A D F R I Q T W, upper case for the client, lower case
@@ -67,7 +69,7 @@ export interface Flow<P extends PayloadObserver = PayloadObserver> extends FlowK
 /** What a new flow starts from (the flow table fills it once per flow). */
 export interface FlowInit<P extends PayloadObserver> {
   id: number;
-  transport: 'tcp' | 'udp';
+  transport: FlowTransport;
   ipVersion: 4 | 6;
   client: Endpoint;
   server: Endpoint;
@@ -80,7 +82,7 @@ export interface FlowInit<P extends PayloadObserver> {
   encapsulation?: readonly string[] | undefined;
 }
 
-/** A UDP flow's `tcp`: one shared, frozen pair of inactive endpoints (nothing writes it). */
+/** A UDP (ICMP, other) flow's `tcp`: one shared, frozen pair of inactive endpoints (nothing writes it). */
 const NO_TCP: TcpEndpoints = Object.freeze({ orig: Object.freeze(newTcpEndpoint()), resp: Object.freeze(newTcpEndpoint()) });
 
 export function newFlow<P extends PayloadObserver>(init: FlowInit<P>): Flow<P> {
@@ -117,9 +119,16 @@ export function newFlow<P extends PayloadObserver>(init: FlowInit<P>): Flow<P> {
 }
 
 export function connState(flow: Flow): ConnState {
-  return flow.transport === 'tcp'
-    ? tcpConnState(flow.tcp, flow.orig.payloadBytes, flow.resp.payloadBytes, flow.history)
-    : udpConnState(flow.orig.packets, flow.resp.packets);
+  switch (flow.transport) {
+    case 'tcp':
+      return tcpConnState(flow.tcp, flow.orig.payloadBytes, flow.resp.payloadBytes, flow.history);
+    case 'udp':
+      return udpConnState(flow.orig.packets, flow.resp.packets);
+    case 'icmp':
+    case 'unknown_transport':
+      // Zeek's conn_state for anything but TCP and UDP (base/protocols/conn/main.zeek).
+      return 'OTH';
+  }
 }
 
 /**

@@ -38,7 +38,8 @@ export function keyHash(loDigest: number, hiDigest: number, loPort: number, hiPo
 }
 
 /**
- * Writes the canonical key of packet `p` (a TCP or UDP packet with these ports) into `out`. The
+ * Writes the canonical key of packet `p` (a TCP or UDP packet with these ports; an ICMP one with its
+ * type and counterpart type; any other with ports 0) into `out`. The
  * packet's address digests come from the decoder's address cache; packets made without them
  * (tests) have them computed from the texts.
  */
@@ -59,3 +60,18 @@ export function flowKeyOf(p: Packet, sport: number, dport: number, out: FlowKey)
   out.keyHash = keyHash(srcFirst ? sd : dd, srcFirst ? dd : sd, loPort, hiPort, p.proto);
 }
 
+
+/**
+ * Writes the key of a one-way ICMP message (Zeek's is_one_way: the tuple is not made canonical) into
+ * `out`: its sender first, so the same message from the other side is another connection.
+ */
+export function directedKeyOf(p: Packet, sport: number, dport: number, out: FlowKey): void {
+  const sd = p.srcKey ?? textDigest(p.src);
+  const dd = p.dstKey ?? textDigest(p.dst);
+  out.keyLo = p.src;
+  out.keyHi = p.dst;
+  out.keyLoPort = sport;
+  out.keyHiPort = dport;
+  out.keyProto = p.proto;
+  out.keyHash = keyHash(sd, dd, sport, dport, p.proto);
+}

@@ -3,7 +3,7 @@
  * flipped on a SYN-ACK first; mid-stream pickups decided by the matrix's service ports), TCP state,
  * port reuse, idle timeouts and a cap on live flows. Time comes only from the packets.
  */
-import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type Packet } from '../decode/packet.js';
+import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type Packet } from '../decode/packet.js';
 import {
   addHistory,
   checkHistory,
@@ -21,7 +21,8 @@ import {
   type Flow,
 } from './flow.js';
 import { FlowIndex } from './hash-index.js';
-import { flowKeyOf, newFlowKey, type FlowKey } from './key.js';
+import { ICMP_ONE_WAY, icmpCounterpart } from './icmp.js';
+import { directedKeyOf, flowKeyOf, newFlowKey, type FlowKey } from './key.js';
 import type { PayloadObserver, PayloadObservers } from './payload.js';
 import { StreamPrefix } from './reassembly.js';
 import {
@@ -42,6 +43,10 @@ export interface FlowTableOptions {
   tcpIdleTimeout: number;
   /** Seconds without packets before a UDP flow is ended (Zeek's udp_inactivity_timeout: 1 min). */
   udpIdleTimeout: number;
+  /** Seconds without packets before an ICMP flow is ended (Zeek's icmp_inactivity_timeout: 1 min). */
+  icmpIdleTimeout: number;
+  /** The same for other IP protocols (Zeek's unknown_ip_inactivity_timeout: 1 min). */
+  otherIdleTimeout: number;
   /** Seconds a closed/reset TCP flow lingers for its last ACKs (Zeek's tcp_close_delay: 5 s). */
   closeDelay: number;
   /** Live flows kept at most; beyond it the oldest flow is ended (reason "evicted") and counted. */
@@ -53,6 +58,8 @@ export interface FlowTableOptions {
 export const DEFAULT_FLOW_OPTIONS: FlowTableOptions = {
   tcpIdleTimeout: 300,
   udpIdleTimeout: 60,
+  icmpIdleTimeout: 60,
+  otherIdleTimeout: 60,
   closeDelay: 5,
   maxFlows: 100_000,
   isServicePort: () => false,
@@ -63,7 +70,11 @@ export interface FlowTableStats {
   active: number;
   evicted: number;
   timedOut: number;
-  /** IP packets that are neither TCP nor UDP (ICMP, ...): counted, not tracked as flows. */
+  /**
+   * IP packets not tracked as connections, as Zeek tracks none for them: TCP and UDP packets whose
+   * header was cut off, ICMP messages shorter than their 8-byte header, IPv6 "no next header" (Teredo
+   * bubbles), IPv6 ESP and mobility headers.
+   */
   otherPackets: number;
 }
 
@@ -99,16 +110,13 @@ export class FlowTable<P extends PayloadObserver = PayloadObserver> {
     this.opts = { ...DEFAULT_FLOW_OPTIONS, ...opts };
   }
 
-  /** Feeds one packet; returns its flow, or undefined when the packet is not TCP/UDP. */
+  /** Feeds one packet; returns its flow, or undefined when its transport header was cut off. */
   add(p: Packet, fileIndex = 0): Flow<P> | undefined {
     if (p.ts > this.now) this.now = p.ts;
     if (this.now - this.lastSweep >= SWEEP_INTERVAL) this.sweep();
     const tcp = p.tcp;
     const udp = p.udp;
-    if (!tcp && !udp) {
-      this.stats.otherPackets++;
-      return undefined;
-    }
+    if (!tcp && !udp) return this.other(p, fileIndex);
     const sport = tcp ? tcp.srcPort : (udp as NonNullable<typeof udp>).srcPort;
     const dport = tcp ? tcp.dstPort : (udp as NonNullable<typeof udp>).dstPort;
     const key = this.key;
@@ -183,6 +191,61 @@ export class FlowTable<P extends PayloadObserver = PayloadObserver> {
     this.index.set(flow);
     this.stats.flows++;
     this.stats.active = this.flows.size;
+    return flow;
+  }
+
+  /**
+   * A packet that is neither TCP nor UDP. ICMP and ICMPv6 are connections keyed as Zeek keys them
+   * (icmp.ts: type and counterpart type, or type and code one way); any other IP protocol is Zeek's
+   * unknown_transport, keyed by its addresses and protocol number with ports 0. Either way the first
+   * sender is the originator, the state is OTH and the history empty. What Zeek makes no connection of
+   * (notConnection) is only counted.
+   */
+  private other(p: Packet, fileIndex: number): Flow<P> | undefined {
+    const icmp = p.icmp;
+    const key = this.key;
+    const proto = p.proto;
+    let sport = 0;
+    let dport = 0;
+    if (icmp) {
+      const counterpart = icmpCounterpart(proto === IPPROTO_ICMPV6, icmp.type, icmp.code);
+      sport = icmp.type;
+      dport = counterpart & 0xffff;
+      if (counterpart & ICMP_ONE_WAY) directedKeyOf(p, sport, dport, key);
+      else flowKeyOf(p, sport, dport, key);
+    } else if (notConnection(proto, p.ipVersion)) {
+      this.stats.otherPackets++;
+      return undefined;
+    } else flowKeyOf(p, 0, 0, key);
+    let flow = this.index.get(key);
+    if (!flow) {
+      if (this.flows.size >= this.opts.maxFlows) this.evictOldest();
+      flow = newFlow({
+        id: this.nextId++,
+        transport: icmp ? 'icmp' : 'unknown_transport',
+        ipVersion: p.ipVersion,
+        client: { ip: p.src, port: sport },
+        server: { ip: p.dst, port: dport },
+        ts: p.ts,
+        fileIndex,
+        classifier: this.payload.create(),
+        key,
+        encapsulation: p.encapsulation,
+      });
+      // Nothing is classified: the observer is done before it starts.
+      flow.classifier.finish(EMPTY, EMPTY);
+      this.flows.set(flow.id, flow);
+      this.index.set(flow);
+      this.stats.flows++;
+      this.stats.active = this.flows.size;
+    }
+    const fromClient = p.src === flow.client.ip && sport === flow.client.port;
+    const dir = fromClient ? flow.orig : flow.resp;
+    dir.packets++;
+    dir.bytes += p.ipLen;
+    // Zeek counts the bytes after the ICMP header; nothing for other protocols.
+    if (icmp) dir.payloadBytes += p.payloadLen;
+    if (p.ts > flow.end) flow.end = p.ts;
     return flow;
   }
 
@@ -348,11 +411,23 @@ export class FlowTable<P extends PayloadObserver = PayloadObserver> {
       }
     }
     for (const flow of this.flows.values()) {
-      const timeout = flow.transport === 'tcp' ? this.opts.tcpIdleTimeout : this.opts.udpIdleTimeout;
-      if (this.now - flow.end >= timeout) {
+      if (this.now - flow.end >= this.idleTimeout(flow)) {
         this.stats.timedOut++;
         this.end(flow, 'idle');
       }
+    }
+  }
+
+  private idleTimeout(flow: Flow<P>): number {
+    switch (flow.transport) {
+      case 'tcp':
+        return this.opts.tcpIdleTimeout;
+      case 'udp':
+        return this.opts.udpIdleTimeout;
+      case 'icmp':
+        return this.opts.icmpIdleTimeout;
+      case 'unknown_transport':
+        return this.opts.otherIdleTimeout;
     }
   }
 
@@ -370,6 +445,28 @@ export class FlowTable<P extends PayloadObserver = PayloadObserver> {
   /** Capture over: every flow still in the table ends now, in creation order. */
   flush(): void {
     for (const flow of this.flows.values()) this.end(flow, this.closing.has(flow.id) ? 'closed' : 'capture-end');
+  }
+}
+
+/**
+ * IP packets that are no connection in Zeek (packet_analysis/protocol/ip/IP.cc): TCP, UDP, ICMP and
+ * ICMPv6 whose header was cut off (the decoder left tcp/udp/icmp unset); "no next header" (59: a
+ * Teredo bubble, or the weird ipv6_no_next); and in IPv6, ESP (50) and the mobility header (135),
+ * where Zeek stops at the last extension header.
+ */
+function notConnection(proto: number, ipVersion: 4 | 6): boolean {
+  switch (proto) {
+    case IPPROTO_TCP:
+    case IPPROTO_UDP:
+    case IPPROTO_ICMP:
+    case IPPROTO_ICMPV6:
+    case 59:
+      return true;
+    case 50:
+    case 135:
+      return ipVersion === 6;
+    default:
+      return false;
   }
 }
 

@@ -88,7 +88,9 @@ function watched(rules: RuleSet, ids: string[]): Watched {
   return { ...served(rules, ids), client };
 }
 
-const carries = (w: Served, flow: JudgedFlow): boolean => w.transport.includes(flow.transport) && portsContain(w.ports, flow.server.port);
+/** ICMP and other protocols carry no row's service (add() has left them out already). */
+const carries = (w: Served, flow: JudgedFlow): boolean =>
+  (flow.transport === 'tcp' || flow.transport === 'udp') && w.transport.includes(flow.transport) && portsContain(w.ports, flow.server.port);
 
 /** One kind of evidence about one address, aggregated over its flows. */
 interface Clue {
@@ -172,6 +174,9 @@ export class InferenceCollector {
   }
 
   add(flow: JudgedFlow): void {
+    // ICMP and other IP protocols say nothing about roles (the matrix has TCP and UDP rows only): they
+    // are ignored, addresses included, so an inference is the same with or without them.
+    if (flow.transport !== 'tcp' && flow.transport !== 'udp') return;
     const client = flow.client.ip;
     const server = flow.server.ip;
     const cUsable = usable(client);

@@ -14,4 +14,14 @@ export type ComponentRole = (typeof COMPONENT_ROLES)[number];
 export const SERVICES = ['tls', 'http', 'h2c', 'wireguard', 'mpspdz', 'unknown'] as const;
 export type Service = (typeof SERVICES)[number];
 
+/** What a matrix row names: the transports with ports. */
 export type Transport = 'tcp' | 'udp';
+/**
+ * What a connection is, named as Zeek's conn.log `proto` names it: TCP and UDP; `icmp` for ICMP and
+ * ICMPv6 alike (the IP protocol number, 1 or 58, tells them apart, as Zeek's `ip_proto`); and
+ * `unknown_transport` for any other IP protocol (OSPF, VRRP, ESP, ...), keyed by addresses and protocol.
+ */
+export type FlowTransport = Transport | 'icmp' | 'unknown_transport';
+
+/** A flow's service: what classification says, or `icmp` for ICMP connections (never a matrix row's). */
+export type FlowService = Service | 'icmp';

@@ -9,7 +9,7 @@ import { connState } from '../flow/flow.js';
 import { isFailedAttempt, isOpen, type ConnState } from '../flow/tcp-state.js';
 import { RoleResolver, sameMachine, type EndpointInfo, type Inventory } from './inventory.js';
 import type { RuleSet } from './load.js';
-import { COMPONENT_ROLES, type Role, type Service } from '../model/vocabulary.js';
+import { COMPONENT_ROLES, type FlowService, type FlowTransport, type Role, type Service, type Transport } from '../model/vocabulary.js';
 import { PORT_ONLY_SERVICES, formatPorts, portsContain, type MatrixRow } from './schema.js';
 
 export const FINDING_CODES = [
@@ -62,10 +62,14 @@ export interface JudgedEndpoint {
 
 export interface JudgedFlow {
   id: number;
-  transport: 'tcp' | 'udp';
+  /** As Zeek's conn.log `proto`: tcp, udp, icmp (v4 and v6), unknown_transport. */
+  transport: FlowTransport;
+  /** The IP protocol number (Zeek's `ip_proto`): 6, 17, 1 (ICMP), 58 (ICMPv6), 89 (OSPF), ... */
+  ipProto: number;
+  /** For ICMP the ports are Zeek's: the client's is the ICMP type, the server's the counterpart type or the code. */
   client: JudgedEndpoint;
   server: JudgedEndpoint;
-  service: Service;
+  service: FlowService;
   serviceBy: 'payload' | 'port' | 'none';
   tls?: TlsEvidence | undefined;
   http?: HttpEvidence | undefined;
@@ -89,7 +93,10 @@ export interface JudgedFlow {
    * The HTML report marks these rows seen or violated. Not part of the JSON record.
    */
   targets: readonly string[];
-  /** For out-of-scope flows, why (host service row id, "multicast", "unrelated"). */
+  /**
+   * For out-of-scope flows, why (host service row id, "multicast", "unrelated"; "icmp", or
+   * "ip-proto-N" for another IP protocol: the matrix speaks of TCP and UDP only).
+   */
   scope?: string | undefined;
   verdict: Verdict;
   findings: Finding[];
@@ -200,6 +207,8 @@ export class Judge {
   }
 
   private evaluate(flow: ClassifiedFlow, final: boolean): JudgedFlow {
+    const transport = flow.transport;
+    if (transport !== 'tcp' && transport !== 'udp') return this.untracked(flow, transport);
     const client = this.roles.resolve(flow.client.ip);
     const server = this.roles.resolve(flow.server.ip);
     const local = sameMachine(flow.client.ip, flow.server.ip, client, server);
@@ -209,7 +218,6 @@ export class Judge {
     const clientRole: Role = local ? 'localhost' : client.role;
     const serverRole: Role = server.role;
     const port = flow.server.port;
-    const transport = flow.transport;
 
     const row = local
       ? this.rules.rows.find(
@@ -229,7 +237,7 @@ export class Judge {
             r.to.includes(serverRole),
         );
 
-    const { service, serviceBy } = this.service(flow, row);
+    const { service, serviceBy } = this.service(flow, transport, row);
     const findings: Finding[] = [];
     const failed = transport === 'tcp' ? isFailedAttempt(state) : flow.resp.packets === 0;
     let scope: string | undefined;
@@ -257,7 +265,7 @@ export class Judge {
         );
       }
       if (!row && findings.length === 0) {
-        scope = this.outOfScope(flow, client, server, clientRole, serverRole);
+        scope = this.outOfScope(flow, transport, client, server, clientRole, serverRole);
         if (scope === undefined) {
           if (this.hasTunnelRows && !tunnel && this.componentRoles.has(clientRole)) {
             findings.push(
@@ -329,6 +337,7 @@ export class Judge {
     const judged: JudgedFlow = {
       id: flow.id,
       transport,
+      ipProto: flow.keyProto,
       client: endpoint(flow.client.ip, flow.client.port, clientRole, client, flow.orig),
       server: endpoint(flow.server.ip, flow.server.port, shownServerRole, server, flow.resp),
       service,
@@ -355,10 +364,48 @@ export class Judge {
   }
 
   /**
+   * An ICMP or other-protocol connection: the matrix lists TCP and UDP rows only, so it is out of
+   * scope (scope "icmp" or "ip-proto-N"), with no finding, live or at the end, and it counts for no
+   * row and no capture-level finding. Its ends still get their roles, for the reports.
+   */
+  private untracked(flow: ClassifiedFlow, transport: 'icmp' | 'unknown_transport'): JudgedFlow {
+    const client = this.roles.resolve(flow.client.ip);
+    const server = this.roles.resolve(flow.server.ip);
+    const local = sameMachine(flow.client.ip, flow.server.ip, client, server);
+    const icmp = transport === 'icmp';
+    return {
+      id: flow.id,
+      transport,
+      ipProto: flow.keyProto,
+      client: endpoint(flow.client.ip, flow.client.port, local ? 'localhost' : client.role, client, flow.orig),
+      server: endpoint(flow.server.ip, flow.server.port, local && server.role === 'internet' ? 'localhost' : server.role, server, flow.resp),
+      service: icmp ? 'icmp' : 'unknown',
+      serviceBy: 'none',
+      tls: undefined,
+      http: undefined,
+      wireguard: undefined,
+      state: connState(flow),
+      history: flow.history,
+      packets: flow.orig.packets + flow.resp.packets,
+      bytes: flow.orig.bytes + flow.resp.bytes,
+      start: flow.start,
+      end: flow.end,
+      tunnel: client.tunnel && server.tunnel,
+      encapsulation: flow.encapsulation,
+      endReason: flow.endReason ?? 'capture-end',
+      rule: null,
+      targets: NO_ROWS,
+      scope: icmp ? 'icmp' : `ip-proto-${flow.keyProto}`,
+      verdict: 'out-of-scope',
+      findings: [],
+    };
+  }
+
+  /**
    * The rows a violating flow without a row tried to reach: same transport, port, server role and
    * layer, whoever the client was.
    */
-  private targetedRows(transport: 'tcp' | 'udp', port: number, serverRole: Role, layer: 'underlay' | 'tunnel'): readonly string[] {
+  private targetedRows(transport: Transport, port: number, serverRole: Role, layer: 'underlay' | 'tunnel'): readonly string[] {
     let ids: string[] | undefined;
     for (const r of this.rules.rows) {
       if (r.transport.includes(transport) && portsContain(r.ports, port) && r.to.includes(serverRole) && r.via === layer) (ids ??= []).push(r.id);
@@ -367,10 +414,10 @@ export class Judge {
   }
 
   /** Payload first; the matrix's port only when the payload says nothing (or the service has no signature). */
-  private service(flow: ClassifiedFlow, row: MatrixRow | undefined): { service: Service; serviceBy: JudgedFlow['serviceBy'] } {
+  private service(flow: ClassifiedFlow, transport: Transport, row: MatrixRow | undefined): { service: Service; serviceBy: JudgedFlow['serviceBy'] } {
     const fromPayload = flow.classifier.result.service;
     if (fromPayload !== undefined && fromPayload !== 'unknown') return { service: fromPayload, serviceBy: 'payload' };
-    const byPort = row ?? this.rules.rows.find((r) => r.transport.includes(flow.transport) && portsContain(r.ports, flow.server.port));
+    const byPort = row ?? this.rules.rows.find((r) => r.transport.includes(transport) && portsContain(r.ports, flow.server.port));
     const portService = byPort?.service[0];
     if (fromPayload === 'unknown') {
       if (portService !== undefined && PORT_ONLY_SERVICES.has(portService)) return { service: portService, serviceBy: 'port' };
@@ -405,10 +452,17 @@ export class Judge {
     return undefined;
   }
 
-  private outOfScope(flow: ClassifiedFlow, client: EndpointInfo, server: EndpointInfo, clientRole: Role, serverRole: Role): string | undefined {
+  private outOfScope(
+    flow: ClassifiedFlow,
+    transport: Transport,
+    client: EndpointInfo,
+    server: EndpointInfo,
+    clientRole: Role,
+    serverRole: Role,
+  ): string | undefined {
     if (server.group) return 'multicast';
     const hostService = this.rules.outOfScope.find(
-      (r) => r.transport.includes(flow.transport) && portsContain(r.ports, flow.server.port),
+      (r) => r.transport.includes(transport) && portsContain(r.ports, flow.server.port),
     );
     // Host services are what a component needs to run (DNS, NTP...): outbound from it only.
     if (hostService && (this.componentRoles.has(clientRole) || client.loopback)) return hostService.id;

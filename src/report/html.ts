@@ -14,7 +14,7 @@ import type { RuleSet } from '../policy/load.js';
 import { type Role } from '../model/vocabulary.js';
 import { formatPorts } from '../policy/schema.js';
 import { escapeText, safeJson } from './escape.js';
-import type { ReportHeader, RunSummary } from './summary.js';
+import { portLabel, type ReportHeader, type RunSummary } from './summary.js';
 import { encapsulationLine, evidence } from './table.js';
 import { isoTime } from './time.js';
 import type { ReportWriter, Sink } from './writer.js';
@@ -49,6 +49,8 @@ interface Arrow {
   client: Endpoint;
   server: Endpoint;
   port: number;
+  /** What the arrow says: `port/service`; for ICMP and other protocols the overview's port label. */
+  label: string;
   service: string;
   flows: number;
   bytes: number;
@@ -268,6 +270,7 @@ export class HtmlWriter implements ReportWriter {
         client: { ip: flow.client.ip, role: flow.client.role, host: flow.client.host },
         server: { ip: flow.server.ip, role: flow.server.role, host: flow.server.host },
         port: flow.server.port,
+        label: flow.transport === 'tcp' || flow.transport === 'udp' ? `${flow.server.port}/${flow.service}` : portLabel(flow),
         service: flow.service,
         flows: 0,
         bytes: 0,
@@ -473,7 +476,7 @@ export class HtmlWriter implements ReportWriter {
       data.push({ label: escapeText(label), summary: escapeText(sum), flows: a.samples, more: a.flows - a.samples.length });
       const idx = data.length - 1;
       edges.push(
-        `<g class="edge ${state}" tabindex="0" role="button" data-arrow="${idx}" data-transport="${a.transport}" data-client="${htmlText(a.client.ip)}" data-server="${htmlText(a.server.ip)}" data-port="${a.port}" data-service="${htmlText(a.service)}" data-flows="${a.flows}" data-state="${state}"><title>${htmlText(`${label}: ${sum}`)}</title><path class="hit" d="${d}"></path><path class="line" d="${d}" marker-end="url(#arrow-${state})"></path><text x="${mx.toFixed(1)}" y="${(my - 4).toFixed(1)}" text-anchor="middle">${a.port}/${htmlText(a.service)}</text></g>`,
+        `<g class="edge ${state}" tabindex="0" role="button" data-arrow="${idx}" data-transport="${a.transport}" data-client="${htmlText(a.client.ip)}" data-server="${htmlText(a.server.ip)}" data-port="${a.port}" data-service="${htmlText(a.service)}" data-flows="${a.flows}" data-state="${state}"><title>${htmlText(`${label}: ${sum}`)}</title><path class="hit" d="${d}"></path><path class="line" d="${d}" marker-end="url(#arrow-${state})"></path><text x="${mx.toFixed(1)}" y="${(my - 4).toFixed(1)}" text-anchor="middle">${htmlText(a.label)}</text></g>`,
       );
       void i;
     });

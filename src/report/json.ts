@@ -77,7 +77,10 @@ export class JsonlEventWriter {
  * equivalent record object.
  */
 export function flowFields(f: JudgedFlow): string {
-  let s = `"id":${num(f.id)},"transport":${str(f.transport)},"client":${endpoint(f.client)},"server":${endpoint(f.server)},"service":${str(f.service)},"serviceBy":${str(f.serviceBy)}`;
+  let s = `"id":${num(f.id)},"transport":${str(f.transport)}`;
+  // ICMP's IPv4/IPv6 and the other protocols' numbers (Zeek's ip_proto); TCP and UDP need none.
+  if (f.transport !== 'tcp' && f.transport !== 'udp') s += `,"ipProto":${num(f.ipProto)}`;
+  s += `,"client":${endpoint(f.client)},"server":${endpoint(f.server)},"service":${str(f.service)},"serviceBy":${str(f.serviceBy)}`;
   if (f.tls) s += `,"tls":${safeJson(f.tls)}`;
   if (f.http) s += `,"http":${safeJson(f.http)}`;
   if (f.wireguard) s += `,"wireguard":{"messageTypes":${safeJson(f.wireguard)}}`;

@@ -138,6 +138,23 @@ export interface FlowGroup {
 const TEXT_ORDER = new Intl.Collator();
 const PORT_ORDER = new Intl.Collator(undefined, { numeric: true });
 
+/**
+ * A flow's port as the overview tables show it: `tcp/443`, `udp/53`; for ICMP the type and the
+ * counterpart type or code, as Zeek's conn.log ports (`icmp/8/0` a ping, `icmp6/135/136` a neighbour
+ * solicitation); for another IP protocol its number (`ip-proto/89`).
+ */
+export function portLabel(flow: JudgedFlow): string {
+  switch (flow.transport) {
+    case 'tcp':
+    case 'udp':
+      return `${flow.transport}/${flow.server.port}`;
+    case 'icmp':
+      return `${flow.ipProto === 58 ? 'icmp6' : 'icmp'}/${flow.client.port}/${flow.server.port}`;
+    case 'unknown_transport':
+      return `ip-proto/${flow.ipProto}`;
+  }
+}
+
 /** Aggregates flows into groups, at most `max` of them; flows of further groups are only counted. */
 export class FlowGroups {
   private readonly groups = new Map<string, FlowGroup>();
@@ -147,7 +164,7 @@ export class FlowGroups {
   constructor(private readonly max: number) {}
 
   add(flow: JudgedFlow): void {
-    const port = `${flow.transport}/${flow.server.port}`;
+    const port = portLabel(flow);
     const rule = flow.rule ?? flow.scope ?? '-';
     const key = `${flow.client.role}|${flow.server.role}|${port}|${flow.service}|${rule}|${flow.verdict}`;
     const g = this.groups.get(key);

@@ -23,7 +23,7 @@ import { MarkdownWriter } from '../../src/report/markdown.js';
 import { reportHeader, Tally, type RunSummary } from '../../src/report/summary.js';
 import { TableWriter } from '../../src/report/table.js';
 import type { ReportWriter, Sink } from '../../src/report/writer.js';
-import { bytes, tcpConnectionFrames } from '../helpers/frames.js';
+import { bytes, eth, ipv4, tcpConnectionFrames, v4, type TimedFrame } from '../helpers/frames.js';
 import { writePcap } from '../helpers/pcap.js';
 import { clientHello } from '../helpers/tls.js';
 
@@ -47,9 +47,17 @@ const HOST = `\u001b[1;31mhost\u202e<img src=x onerror=alert(1)>"'&amp;`;
 const tmp = mkdtempSync(join(tmpdir(), 'nm-contract-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
+/** An Ethernet IPv4 frame of protocol `proto` (ICMP, OSPF, ...) carrying `payload`. */
+const ipFrame = (ts: number, src: string, dst: string, proto: number, payload: Uint8Array): TimedFrame => ({
+  ts,
+  data: eth(0x0800, ipv4({ src: v4(src), dst: v4(dst), proto }, payload)),
+});
+
 /**
  * The node sends the hostile strings to the Internet (TLS and HTTP: not-in-matrix); its GUI is
- * reached from localhost (allowed) and from the Internet (inbound-to-node, gui-not-localhost).
+ * reached from localhost (allowed) and from the Internet (inbound-to-node, gui-not-localhost). The
+ * Internet pings the node and the node answers; an OSPF hello: out-of-scope ICMP and unknown_transport
+ * flows, in every writer.
  */
 function craftedCapture(): string {
   const get = (target: string, host: string): Uint8Array => enc.encode(`GET ${target} HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
@@ -60,6 +68,9 @@ function craftedCapture(): string {
     ...tcpConnectionFrames({ ...out, t0: 1_800_000_001, cport: 40001, sport: 80, request: get(TARGET, HOST) }),
     ...tcpConnectionFrames({ ...gui, t0: 1_800_000_002, client: '127.0.0.1', cport: 40002, server: '127.0.0.1' }),
     ...tcpConnectionFrames({ ...gui, t0: 1_800_000_003, client: '198.51.100.7', cport: 40003, server: NODE }),
+    ipFrame(1_800_000_004, OUTSIDE, NODE, 1, bytes([8, 0, 0, 0, 0, 1, 0, 1], new Uint8Array(56))),
+    ipFrame(1_800_000_004.001, NODE, OUTSIDE, 1, bytes([0, 0, 0, 0, 0, 1, 0, 1], new Uint8Array(56))),
+    ipFrame(1_800_000_005, NODE, '224.0.0.5', 89, new Uint8Array(44)),
   ]);
 }
 
@@ -344,5 +355,19 @@ describe('strings from packets are escaped by every writer', () => {
     const data = /<script type="application\/json" id="nm-data">(.*?)<\/script>/s.exec(text)?.[1] ?? '';
     expect(data).toContain('\\u003cscript\\u003ealert(1)\\u003c/script\\u003e');
     expect(data).not.toMatch(/[<>]/);
+  });
+});
+
+describe('ICMP and other IP protocols in every writer', () => {
+  it('the crafted ping and OSPF hello are out-of-scope flows with no finding, counted by every writer', () => {
+    const other = run.flows.filter((f) => f.transport !== 'tcp' && f.transport !== 'udp');
+    expect(other.map((f) => `${f.transport}/${f.ipProto} ${f.client.port}->${f.server.port} ${f.verdict} ${f.scope} ${f.findings.length}`)).toEqual([
+      'icmp/1 8->0 out-of-scope icmp 0',
+      'unknown_transport/89 0->0 out-of-scope ip-proto-89 0',
+    ]);
+    expect(run.outputs.table).toContain('icmp/8/0');
+    expect(run.outputs.markdown).toContain('ip-proto/89');
+    expect(run.outputs.jsonl).toContain('"transport":"icmp","ipProto":1,');
+    expect(run.outputs.html).toContain('>icmp/8/0</text>');
   });
 });

@@ -77,11 +77,12 @@ corpusDescribe('Linux cooked captures', () => {
     const { outcomes } = decodeFile('zeek_linux_sll2.pcap');
     expect(outcomes.map((o) => o.kind)).toEqual(['packet', 'packet', 'packet', 'packet', 'skip', 'skip']);
     const icmp = at(outcomes, 1);
-    expect(icmp).toMatchObject({ ipVersion: 4, src: '192.0.2.1', dst: '192.0.2.1', proto: 1, payloadLen: 64, ipLen: 84 });
-    expect(icmp.payload[0]).toBe(8); // echo request
+    // The payload is what follows the 8-byte ICMP header (Zeek's orig_bytes count it).
+    expect(icmp).toMatchObject({ ipVersion: 4, src: '192.0.2.1', dst: '192.0.2.1', proto: 1, icmp: { type: 8, code: 0 }, payloadLen: 56, ipLen: 84 });
+    expect(icmp.payload.length).toBe(56);
     const icmp6 = at(outcomes, 3);
-    expect(icmp6).toMatchObject({ ipVersion: 6, src: 'fe80::8c36:6ff:fe44:acaf', dst: 'fe80::8c36:6ff:fe44:acaf', proto: 58, payloadLen: 64 });
-    expect(icmp6.payload[0]).toBe(128); // echo request
+    expect(icmp6).toMatchObject({ ipVersion: 6, src: 'fe80::8c36:6ff:fe44:acaf', dst: 'fe80::8c36:6ff:fe44:acaf', proto: 58, payloadLen: 56 });
+    expect(icmp6.icmp).toEqual({ type: 128, code: 0 }); // echo request
     expect(outcomes[4]).toEqual({ kind: 'skip', reason: 'ethertype 0x0806 (ARP)' });
     expect(outcomes[5]).toEqual({ kind: 'skip', reason: 'ethertype 0x8035 (RARP)' });
   });

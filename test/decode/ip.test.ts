@@ -52,12 +52,29 @@ describe('IPv4', () => {
     expect(p.payload.length).toBe(20);
   });
 
-  it('returns ICMP and other protocols with the IP payload', () => {
-    const p = pkt(dec(ipv4({ proto: 1 }, bytes([8, 0, 0, 0, 0, 1, 0, 2], ascii('ping')))));
-    expect(p).toMatchObject({ proto: 1, payloadLen: 12, truncated: false });
+  it('reads the ICMP type and code; the payload is what follows the 8-byte header', () => {
+    const p = pkt(dec(ipv4({ proto: 1 }, bytes([3, 1, 0, 0, 0, 1, 0, 2], ascii('ping')))));
+    expect(p).toMatchObject({ proto: 1, icmp: { type: 3, code: 1 }, payloadLen: 4, truncated: false });
     expect(p.tcp).toBeUndefined();
     expect(p.udp).toBeUndefined();
-    expect(p.payload[0]).toBe(8);
+    expect(text(p.payload)).toBe('ping');
+  });
+
+  it('an ICMP message shorter than its 8-byte header (captured or on the wire) has no icmp header', () => {
+    const short = pkt(dec(ipv4({ proto: 1 }, bytes([8, 0, 0, 0, 0, 1]))));
+    expect(short).toMatchObject({ proto: 1, payloadLen: 6, truncated: true });
+    expect(short.icmp).toBeUndefined();
+    const full = ipv4({ proto: 1 }, bytes([8, 0, 0, 0, 0, 1, 0, 2], ascii('ping')));
+    const cut = pkt(dec(full.subarray(0, full.length - 8)));
+    expect(cut.icmp).toBeUndefined();
+    expect(cut.truncated).toBe(true);
+  });
+
+  it('returns other protocols with the IP payload', () => {
+    const p = pkt(dec(ipv4({ proto: 89 }, ascii('ospf hello'))));
+    expect(p).toMatchObject({ proto: 89, payloadLen: 10, truncated: false });
+    expect(p.icmp).toBeUndefined();
+    expect(text(p.payload)).toBe('ospf hello');
   });
 });
 

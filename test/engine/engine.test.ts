@@ -9,6 +9,7 @@ import type { RawFrame } from '../../src/capture/frame.js';
 import { Engine, type Alert } from '../../src/engine/engine.js';
 import type { JudgedFlow } from '../../src/policy/judge.js';
 import { loadInventoryFile, loadRuleSet } from '../../src/policy/load.js';
+import { bytes, eth, frame, ipv4, tcpFrame, v4 } from '../helpers/frames.js';
 
 function replay(file: string, opts: { secaggTimeout?: number; matrix?: string; idleAfter?: number } = {}) {
   const alerts: Alert[] = [];
@@ -100,5 +101,37 @@ describe('live alerts', () => {
       fl.filter((f) => f.verdict === 'violation').map((f) => `${f.client.ip}:${f.client.port} ${f.state} ${f.packets} ${f.findings.map((x) => x.code).join()}`).sort();
     expect(violating(engine2Flows)).toEqual(violating(first.flows));
     expect(engine2Flows.every((f) => f.verdict === 'violation')).toBe(true);
+  });
+});
+
+describe('ICMP and other IP protocols, live', () => {
+  it('a ping and an OSPF hello toward a node raise no alert and keep no evidence; they end as out-of-scope flows', () => {
+    const alerts: Alert[] = [];
+    const flows: JudgedFlow[] = [];
+    const evidence: RawFrame[] = [];
+    const engine = new Engine({
+      rules: loadRuleSet('native'),
+      inventory: loadInventoryFile('captures/lab.hosts.yaml'),
+      onFlow: (f) => flows.push(f),
+      onAlert: (a) => alerts.push(a),
+      onEvidence: (f) => evidence.push(f),
+    });
+    const node = v4('10.77.0.2');
+    const outside = v4('10.77.0.66');
+    const echo = (type: number): Uint8Array => bytes([type, 0, 0, 0, 0, 1, 0, 1], new Uint8Array(56));
+    engine.frame(frame(1, eth(0x0800, ipv4({ src: outside, dst: node, proto: 1 }, echo(8))), 1000));
+    engine.frame(frame(1, eth(0x0800, ipv4({ src: node, dst: outside, proto: 1 }, echo(0))), 1000.001));
+    engine.frame(frame(1, eth(0x0800, ipv4({ src: outside, dst: node, proto: 89 }, new Uint8Array(44))), 1001));
+    // The same peer's SYN to the node does alert: the engine is watching.
+    engine.frame(frame(1, tcpFrame({ src: '10.77.0.66', dst: '10.77.0.2', sport: 40000, dport: 22, flags: 0x02, seq: 1 }), 1002));
+    engine.finish();
+    expect(alerts.map((a) => `${a.finding.code} ${a.flow.transport}`)).toEqual(['inbound-to-node tcp']);
+    expect(evidence).toHaveLength(1);
+    expect(flows.map((f) => `${f.transport} ${f.client.ip}:${f.client.port} -> ${f.server.ip}:${f.server.port} ${f.verdict} ${f.findings.length}`)).toEqual([
+      'icmp 10.77.0.66:8 -> 10.77.0.2:0 out-of-scope 0',
+      'unknown_transport 10.77.0.66:0 -> 10.77.0.2:0 out-of-scope 0',
+      'tcp 10.77.0.66:40000 -> 10.77.0.2:22 violation 1',
+    ]);
+    expect(engine.flowStats.otherPackets).toBe(0);
   });
 });

@@ -54,6 +54,43 @@ export function udp(s: Omit<Seg, 'flags' | 'seq'>): Packet {
   };
 }
 
+/** An ICMP (IPv4) or ICMPv6 (IPv6 addresses) message; `payload` is what follows its 8-byte header. */
+export function icmp(s: { ts: number; src: string; dst: string; type: number; code?: number; payload?: Uint8Array }): Packet {
+  const payload = s.payload ?? new Uint8Array(0);
+  const v6 = s.src.includes(':');
+  return {
+    ts: s.ts,
+    ipVersion: v6 ? 6 : 4,
+    src: s.src,
+    dst: s.dst,
+    proto: v6 ? 58 : 1,
+    icmp: { type: s.type, code: s.code ?? 0 },
+    payload,
+    payloadLen: payload.length,
+    ipLen: (v6 ? 40 : 20) + 8 + payload.length,
+    truncated: false,
+    reassembled: false,
+  };
+}
+
+/** A packet of another IP protocol (OSPF 89, VRRP 112, ESP 50, ...) with `len` bytes of IP payload. */
+export function ipProto(s: { ts: number; src: string; dst: string; proto: number; len?: number }): Packet {
+  const len = s.len ?? 0;
+  const v6 = s.src.includes(':');
+  return {
+    ts: s.ts,
+    ipVersion: v6 ? 6 : 4,
+    src: s.src,
+    dst: s.dst,
+    proto: s.proto,
+    payload: new Uint8Array(len),
+    payloadLen: len,
+    ipLen: (v6 ? 40 : 20) + len,
+    truncated: false,
+    reassembled: false,
+  };
+}
+
 /**
  * A whole TCP connection: handshake, client bytes, server bytes, FIN both ways (or `end` = 'open',
  * 'rst-by-server', 'refused', 'unanswered').

@@ -15,7 +15,7 @@ import { InferenceCollector, inferFromCaptures, inferenceRules, proposalYaml, ty
 import { RoleResolver, parseInventory } from '../../src/policy/inventory.js';
 import { Judge } from '../../src/policy/judge.js';
 import { loadInventoryFile, type RuleSet } from '../../src/policy/load.js';
-import { connection, udp } from '../helpers/packets.js';
+import { connection, icmp, ipProto, udp } from '../helpers/packets.js';
 import { clientHello } from '../helpers/tls.js';
 
 const CAPTURES = fileURLToPath(new URL('../../captures/', import.meta.url));
@@ -216,6 +216,20 @@ describe('synthetic evidence', () => {
     ]);
     expect(inference.hosts.map((h) => `${h.addresses.join(',')} ${h.role} ${h.confidence}`)).toEqual(['10.0.0.1 researcher medium', '10.0.0.5 node low']);
     expect(inference.others).toEqual(['10.0.0.9']);
+  });
+
+  it('ignores ICMP and other IP protocols: the inference is the same with them, their addresses included', () => {
+    const grpc = connection({ t0: 1, client: '10.0.0.5', cport: 40000, server: '10.0.0.1', sport: 50051, request: hello });
+    const without = infer([...grpc]);
+    const withOther = infer([
+      ...grpc,
+      icmp({ ts: 2, src: '10.0.0.5', dst: '10.0.0.1', type: 8 }),
+      icmp({ ts: 2.1, src: '10.0.0.1', dst: '10.0.0.5', type: 0 }),
+      icmp({ ts: 3, src: '10.0.0.7', dst: '10.0.0.5', type: 3, code: 3 }),
+      ipProto({ ts: 4, src: '10.0.0.8', dst: '10.0.0.1', proto: 89 }),
+    ]);
+    expect(withOther).toEqual(without);
+    expect(withOther.others).not.toContain('10.0.0.7');
   });
 
   it('ignores loopback and reports a WireGuard server', () => {

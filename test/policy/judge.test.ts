@@ -5,7 +5,7 @@ import { FlowTable } from '../../src/flow/table.js';
 import { inventoryFromFlags, parseInventory } from '../../src/policy/inventory.js';
 import { Judge, type JudgedFlow } from '../../src/policy/judge.js';
 import { loadRuleSet } from '../../src/policy/load.js';
-import { H2_PREFACE, connection, udp } from '../helpers/packets.js';
+import { H2_PREFACE, connection, icmp, ipProto, udp } from '../helpers/packets.js';
 import { clientHello } from '../helpers/tls.js';
 
 const NODE = '10.0.0.2';
@@ -277,5 +277,37 @@ describe('secagg sessions past the timeout (live)', () => {
     const untimed = new Judge(loadRuleSet('native'), inventory);
     const open = live(untimed, connection({ t0: 100, client: NODE2, cport: 7, server: NODE, sport: 14002, request: new Uint8Array(64), end: 'open' }));
     expect(untimed.overdue(open, 200)).toBeUndefined();
+  });
+});
+
+describe('ICMP and other IP protocols: out of scope, never a finding (the matrix lists TCP and UDP rows only)', () => {
+  it('a ping toward a node from the internet, an unreachable, OSPF: out-of-scope with scope icmp / ip-proto-N, no finding', () => {
+    const { flows, capture } = judgeAll([
+      icmp({ ts: 1, src: OUT, dst: NODE, type: 8, payload: new Uint8Array(56) }),
+      icmp({ ts: 1.01, src: NODE, dst: OUT, type: 0, payload: new Uint8Array(56) }),
+      icmp({ ts: 2, src: NODE, dst: RES, type: 3, code: 3, payload: new Uint8Array(28) }),
+      ipProto({ ts: 3, src: NODE, dst: '224.0.0.5', proto: 89, len: 44 }),
+      icmp({ ts: 4, src: 'fe80::1', dst: 'ff02::2', type: 133 }),
+    ]);
+    expect(
+      flows.map((f) => `${f.transport}/${f.ipProto} ${f.client.role}:${f.client.port} -> ${f.server.role}:${f.server.port} ${f.service} ${f.verdict} ${f.scope} ${f.state}`),
+    ).toEqual([
+      'icmp/1 internet:8 -> node:0 icmp out-of-scope icmp OTH',
+      'icmp/1 node:3 -> researcher:3 icmp out-of-scope icmp OTH',
+      'unknown_transport/89 node:0 -> internet:0 unknown out-of-scope ip-proto-89 OTH',
+      'icmp/58 internet:133 -> internet:134 icmp out-of-scope icmp OTH',
+    ]);
+    for (const f of flows) {
+      expect(f.findings).toEqual([]);
+      expect(f.rule).toBeNull();
+      expect(f.targets).toEqual([]);
+      expect(f.serviceBy).toBe('none');
+    }
+    expect(capture).toEqual([]);
+  });
+
+  it('they count for no row: a node that only pings the researcher does not make gRPC missing, nor seen', () => {
+    const { capture } = judgeAll([icmp({ ts: 1, src: NODE, dst: RES, type: 8 }), icmp({ ts: 1.1, src: RES, dst: NODE, type: 0 })]);
+    expect(capture).toEqual([]);
   });
 });

@@ -70,6 +70,7 @@ describe('--format html (no browser)', () => {
     const flow = (i: number, violation: boolean): JudgedFlow => ({
       id: i,
       transport: 'tcp',
+      ipProto: 6,
       client: { ip: `10.0.${Math.floor(i / 250)}.${i % 250}`, port: 40000, role: 'node', packets: 1, bytes: 60 },
       server: { ip: '203.0.113.5', port: 443, role: 'internet', packets: 1, bytes: 60 },
       service: 'tls',
@@ -103,6 +104,7 @@ describe('--format html (no browser)', () => {
     const base: JudgedFlow = {
       id: 1,
       transport: 'tcp',
+      ipProto: 6,
       client: { ip: '10.0.0.3', port: 40000, role: 'node', packets: 1, bytes: 60 },
       server: { ip: '10.0.0.2', port: 8484, role: 'node', packets: 1, bytes: 60 },
       service: 'http',

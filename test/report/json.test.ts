@@ -20,14 +20,9 @@ function flowsOf(file: string, inventory = loadInventoryFile('captures/lab.hosts
  * record's text by definition). flowFields must write exactly the same text.
  */
 function flowRecord(f: JudgedFlow): Record<string, unknown> {
-  const rec: Record<string, unknown> = {
-    id: f.id,
-    transport: f.transport,
-    client: f.client,
-    server: f.server,
-    service: f.service,
-    serviceBy: f.serviceBy,
-  };
+  const rec: Record<string, unknown> = { id: f.id, transport: f.transport };
+  if (f.transport !== 'tcp' && f.transport !== 'udp') rec.ipProto = f.ipProto;
+  Object.assign(rec, { client: f.client, server: f.server, service: f.service, serviceBy: f.serviceBy });
   if (f.tls) rec.tls = f.tls;
   if (f.http) rec.http = f.http;
   if (f.wireguard) rec.wireguard = { messageTypes: f.wireguard };

@@ -7,6 +7,7 @@ import { Rng } from '../helpers/random.mjs';
 const base: JudgedFlow = {
   id: 1,
   transport: 'tcp',
+  ipProto: 6,
   client: { ip: '203.0.113.9', port: 40000, role: 'internet', packets: 1, bytes: 60 },
   server: { ip: '10.0.0.2', port: 22, role: 'node', packets: 1, bytes: 60 },
   service: 'unknown',
