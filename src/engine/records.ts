@@ -15,6 +15,8 @@ import { evidenceLimits, type RecordInputKind } from '../policy/limits.js';
 import type { RuleSet } from '../policy/load.js';
 import type { Service } from '../model/vocabulary.js';
 import type { ConnRecord, RecordFileSummary } from '../records/record.js';
+import { readNetflow } from '../records/netflow.js';
+import { readNetflowCsv } from '../records/netflow-csv.js';
 import { readZeekLogs } from '../records/zeek.js';
 import type { AnalysisResult } from './analyze.js';
 
@@ -116,7 +118,12 @@ export async function analyzeRecords(opts: RecordAnalyzeOptions): Promise<Analys
     other = stats.otherProto;
     if (stats.unjoined > 0) opts.onWarning?.(`${stats.unjoined} connections named ssl or http by Zeek had no ssl.log/http.log record within 300 s of log time`);
   } else {
-    throw new Error(`--input ${opts.input} is not implemented yet`);
+    // No file header says anything about the evidence: the limits are known before reading.
+    opts.onEvidence?.(evidenceLimits(opts.input, { ssl: false, http: false }, opts.rules));
+    const read = opts.input === 'netflow' ? readNetflow : readNetflowCsv;
+    const stats = await read(opts.files, { onRecord, isServicePort: judge.isServicePort });
+    files = stats.files;
+    other = stats.otherProto;
   }
   const complete = files.every((f) => f.complete);
   const records = files.reduce((n, f) => n + f.records, 0);
