@@ -105,9 +105,15 @@ export async function readNetflowCsv(files: string[], opts: CsvReadOptions): Pro
     let index: Partial<Record<Column, number>> | undefined;
     let width = 0;
     try {
-      while (await reader.fill()) {
+      let over = false;
+      while (!over && (await reader.fill())) {
         for (let line = reader.next(); line !== undefined; line = reader.next()) {
           if (line.trim() === '' || line.startsWith('#')) continue;
+          // nfdump -o csv (without -q) ends with its own summary block: the records are over.
+          if (index !== undefined && line.trim() === 'Summary') {
+            over = true;
+            break;
+          }
           if (index === undefined) {
             sep = [',', ';', '\t'].map((s) => ({ s, n: line.split(s).length })).sort((a, b) => b.n - a.n)[0]?.s ?? ',';
             const names = (splitCsv(line, sep) ?? []).map(norm);
@@ -133,6 +139,7 @@ export async function readNetflowCsv(files: string[], opts: CsvReadOptions): Pro
           else merger.add(r);
         }
       }
+      reader.close();
       if (index === undefined) throw Object.assign(new RecordError(file, undefined, 'empty: no CSV header'), { header: true });
     } catch (e) {
       reader.close();

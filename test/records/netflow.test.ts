@@ -1,7 +1,7 @@
 /**
  * NetFlow with real tools: every fixture capture of captures/ exported by softflowd (`softflowd -r
  * capture -n 127.0.0.1:PORT -v 5|9|10`) into a real nfcapd on loopback, then `analyze --input netflow`
- * on the folder nfcapd wrote: the findings that need no payload (every code but protocol-mismatch, and
+ * on the folder nfcapd wrote (and, for v9, `--input netflow-csv` on nfdump's own CSV export of it): the findings that need no payload (every code but protocol-mismatch, and
  * mandatory-missing, which a mismatch decides) equal those of `analyze` on the capture.
  *
  * netflow.exceptions.tsv lists what cannot agree and why (softflowd refuses some link types); the test
@@ -10,7 +10,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -141,6 +141,18 @@ if (tools.length > 0 && !corpusRequired()) {
           expect(r.frames, `${fixture} v${v}: records`).toBeGreaterThan(0);
           const got = distinct(flows, r.captureFindings);
           if (got.join('\n') !== want.join('\n')) differences.set(`${fixture}\t${v}`, `netflow: ${got.join('; ') || '-'} / pcap: ${want.join('; ') || '-'}`);
+          if (v === '9') {
+            // The same records as nfdump's own CSV export, read with --input netflow-csv.
+            const csv = join(x.dir, 'flows.csv');
+            const dump = spawnSync('nfdump', ['-R', x.dir, '-o', 'csv'], { encoding: 'utf8', env: { ...process.env, TZ: 'UTC' }, maxBuffer: 64 * 1024 * 1024 });
+            expect(dump.status).toBe(0);
+            writeFileSync(csv, dump.stdout);
+            const csvFlows: JudgedFlow[] = [];
+            const c = await analyzeRecords({ input: 'netflow-csv', files: [csv], rules, inventory, onFlow: (f) => csvFlows.push(f) });
+            expect(c.complete, `${fixture} csv: read to its end`).toBe(true);
+            const fromCsv = distinct(csvFlows, c.captureFindings);
+            if (fromCsv.join('\n') !== want.join('\n')) differences.set(`${fixture}\tcsv`, `csv: ${fromCsv.join('; ') || '-'} / pcap: ${want.join('; ') || '-'}`);
+          }
         }
       }, 120_000);
     }
