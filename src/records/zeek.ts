@@ -47,8 +47,17 @@ interface HttpLine {
 }
 type Line = ConnLine | SslLine | HttpLine;
 
-/** A field's value: undefined when unset. */
-type Get = (name: string) => string | undefined;
+/** The fields read, by position in FIELDS (a file maps each to its column, or -1). */
+const FIELDS = [
+  'ts', 'uid', 'id.orig_h', 'id.orig_p', 'id.resp_h', 'id.resp_p', 'proto', 'service', 'duration',
+  'orig_bytes', 'resp_bytes', 'orig_ip_bytes', 'resp_ip_bytes', 'orig_pkts', 'resp_pkts', 'conn_state',
+  'history', 'version', 'server_name', 'next_protocol', 'method', 'host', 'uri',
+] as const;
+const F_TS = 0, F_UID = 1, F_ORIG_H = 2, F_ORIG_P = 3, F_RESP_H = 4, F_RESP_P = 5, F_PROTO = 6, F_SERVICE = 7, F_DURATION = 8;
+const F_ORIG_BYTES = 9, F_RESP_BYTES = 10, F_ORIG_IP_BYTES = 11, F_RESP_IP_BYTES = 12, F_ORIG_PKTS = 13, F_RESP_PKTS = 14;
+const F_CONN_STATE = 15, F_HISTORY = 16, F_VERSION = 17, F_SERVER_NAME = 18, F_NEXT_PROTOCOL = 19, F_METHOD = 20, F_HOST = 21, F_URI = 22;
+/** JSON lines: values come in FIELDS order. */
+const IDENTITY = Int32Array.from(FIELDS, (_, i) => i);
 
 const STATES: ReadonlySet<string> = new Set(CONN_STATES);
 
@@ -122,8 +131,13 @@ class ZeekFile {
   private unset = '-';
   private empty = '(empty)';
   private path: string | undefined;
-  private index = new Map<string, number>();
+  /** FIELDS position -> column of the current line's values (-1: absent). */
+  private pos: Int32Array = new Int32Array(FIELDS.length).fill(-1);
   private fieldCount = 0;
+  /** The line being read: its values, whether they are TSV (escaped, unset/empty markers), its number. */
+  private vals: (string | undefined)[] = [];
+  private tsv = true;
+  private lineNo = 0;
   /** Lines of another log (dns.log...): skipped whole. */
   private other = false;
   /** conn.log lines of other protocols (icmp...). */
@@ -228,18 +242,35 @@ class ZeekFile {
     if (values.length !== this.fieldCount) {
       throw new RecordError(this.file, lineNo, `corrupt line: ${values.length} fields where #fields names ${this.fieldCount}`);
     }
-    const unset = this.unset;
-    const empty = this.empty;
-    const index = this.index;
-    const get: Get = (name) => {
-      const i = index.get(name);
-      if (i === undefined) return undefined;
-      const v = values[i] as string;
-      if (v === unset) return undefined;
-      if (v === empty) return '';
-      return v.includes('\\') ? zeekUnescape(v) : v;
-    };
-    return this.line(this.kind as Kind, get, lineNo);
+    this.vals = values;
+    this.tsv = true;
+    this.lineNo = lineNo;
+    return this.line(this.kind as Kind);
+  }
+
+  /** The current line's field (FIELDS position): undefined when unset or absent, '' when empty. */
+  private get(f: number): string | undefined {
+    const i = this.pos[f] as number;
+    if (i < 0) return undefined;
+    const v = this.vals[i];
+    if (v === undefined || !this.tsv) return v;
+    if (v === this.unset) return undefined;
+    if (v === this.empty) return '';
+    return v.indexOf('\\') >= 0 ? zeekUnescape(v) : v;
+  }
+
+  private bad(detail: string): RecordError {
+    return new RecordError(this.file, this.lineNo, `corrupt line: ${detail}`);
+  }
+
+  /** A count field (0 when unset). */
+  private count(f: number, fallback = -1): number {
+    let v = this.get(f);
+    if (v === undefined && fallback >= 0) v = this.get(fallback);
+    if (v === undefined || v === '') return 0;
+    const n = +v;
+    if (!(n >= 0) || n === Infinity) throw this.bad(`${FIELDS[f]} ${JSON.stringify(v)} is not a count`);
+    return n;
   }
 
   private header(line: string, lineNo: number): void {
@@ -255,7 +286,7 @@ class ZeekFile {
     else if (key === '#fields') {
       const fields = parts.slice(1);
       if (fields.length === 0) throw this.headerError(lineNo, 'empty #fields header');
-      this.index = new Map(fields.map((f, i) => [f, i]));
+      this.pos = Int32Array.from(FIELDS, (f) => fields.indexOf(f));
       this.fieldCount = fields.length;
       this.setKind(fields, lineNo);
     }
@@ -305,90 +336,91 @@ class ZeekFile {
       }
       this.kind = kind;
     }
-    const get: Get = (name) => {
+    this.vals = FIELDS.map((name) => {
       const v = raw(name);
       if (v === undefined || v === null) return undefined;
       if (typeof v === 'string') return v;
       if (typeof v === 'number' || typeof v === 'boolean') return String(v);
       if (Array.isArray(v)) return v.map(String).join(',');
       return undefined;
-    };
-    return this.line(this.kind as Kind, get, lineNo, true);
+    });
+    this.pos = IDENTITY;
+    this.tsv = false;
+    this.lineNo = lineNo;
+    return this.line(this.kind as Kind);
   }
 
-  private line(kind: Kind, get: Get, lineNo: number, json = false): Line | undefined {
-    const bad = (detail: string): RecordError => new RecordError(this.file, lineNo, `corrupt line: ${detail}`);
-    const tsText = get('ts');
-    const ts = time(tsText, json);
-    if (ts === undefined) throw bad(`ts ${JSON.stringify(tsText ?? '-')} is not a time`);
+  private line(kind: Kind): Line | undefined {
+    const tsText = this.get(F_TS);
+    const ts = time(tsText, !this.tsv);
+    if (ts === undefined) throw this.bad(`ts ${JSON.stringify(tsText ?? '-')} is not a time`);
     if (kind === 'ssl' || kind === 'http') {
-      const uid = get('uid');
-      if (uid === undefined || uid === '') throw bad('no uid');
+      const uid = this.get(F_UID);
+      if (uid === undefined || uid === '') throw this.bad('no uid');
       if (kind === 'ssl') {
         const tls: SslLine['tls'] = { alpn: [] };
-        const v = get('version');
+        const v = this.get(F_VERSION);
         if (v) tls.version = TLS_VERSIONS[v] ?? v;
-        const sni = get('server_name');
+        const sni = this.get(F_SERVER_NAME);
         if (sni) tls.sni = sni;
-        const alpn = get('next_protocol');
+        const alpn = this.get(F_NEXT_PROTOCOL);
         if (alpn) tls.alpn = [alpn];
         return { kind, ts, uid, tls };
       }
-      const method = get('method');
+      const method = this.get(F_METHOD);
       if (method === undefined) return undefined; // a response without its request
-      const http: HttpLine['http'] = { method, target: get('uri') ?? '' };
-      const host = get('host');
+      const http: HttpLine['http'] = { method, target: this.get(F_URI) ?? '' };
+      const host = this.get(F_HOST);
       if (host) http.host = host;
       return { kind, ts, uid, http };
     }
-    const proto = get('proto');
+    const proto = this.get(F_PROTO);
     if (proto !== 'tcp' && proto !== 'udp') {
-      if (proto === undefined) throw bad('no proto');
+      if (proto === undefined) throw this.bad('no proto');
       this.otherProto++;
       return undefined; // icmp and others: not judged, as on the packet path
     }
-    const client = address(get('id.orig_h') ?? '');
-    const server = address(get('id.resp_h') ?? '');
-    if (client === undefined) throw bad(`id.orig_h ${JSON.stringify(get('id.orig_h') ?? '-')} is not an IP address`);
-    if (server === undefined) throw bad(`id.resp_h ${JSON.stringify(get('id.resp_h') ?? '-')} is not an IP address`);
-    const cport = port(get('id.orig_p'));
-    const sport = port(get('id.resp_p'));
-    if (cport === undefined) throw bad('id.orig_p is not a port');
-    if (sport === undefined) throw bad('id.resp_p is not a port');
-    const state = get('conn_state') ?? 'OTH';
-    if (!STATES.has(state)) throw bad(`conn_state ${JSON.stringify(state)} is not one of Zeek's`);
-    const history = get('history') ?? '';
-    const duration = Number(get('duration') ?? 0);
-    const count = (name: string, fallback?: string): number => {
-      const v = get(name) ?? (fallback === undefined ? undefined : get(fallback));
-      if (v === undefined || v === '') return 0;
-      const n = Number(v);
-      if (!Number.isFinite(n) || n < 0) throw bad(`${name} ${JSON.stringify(v)} is not a count`);
-      return n;
-    };
-    const service = get('service');
+    const origText = this.get(F_ORIG_H) ?? '';
+    const respText = this.get(F_RESP_H) ?? '';
+    const client = address(origText);
+    const server = address(respText);
+    if (client === undefined) throw this.bad(`id.orig_h ${JSON.stringify(origText || '-')} is not an IP address`);
+    if (server === undefined) throw this.bad(`id.resp_h ${JSON.stringify(respText || '-')} is not an IP address`);
+    const cport = port(this.get(F_ORIG_P));
+    const sport = port(this.get(F_RESP_P));
+    if (cport === undefined) throw this.bad('id.orig_p is not a port');
+    if (sport === undefined) throw this.bad('id.resp_p is not a port');
+    const state = this.get(F_CONN_STATE) ?? 'OTH';
+    if (!STATES.has(state)) throw this.bad(`conn_state ${JSON.stringify(state)} is not one of Zeek's`);
+    const history = this.get(F_HISTORY) ?? '';
+    const durationText = this.get(F_DURATION);
+    const duration = durationText === undefined ? 0 : +durationText;
+    const service = this.get(F_SERVICE);
     const rec: ConnRecord = {
       transport: proto,
       client: { ip: client, port: cport },
       server: { ip: server, port: sport },
       start: ts,
-      end: ts + (Number.isFinite(duration) && duration > 0 ? duration : 0),
-      origPackets: count('orig_pkts'),
-      origBytes: count('orig_ip_bytes', 'orig_bytes'),
-      respPackets: count('resp_pkts'),
-      respBytes: count('resp_ip_bytes', 'resp_bytes'),
+      end: duration > 0 && duration !== Infinity ? ts + duration : ts,
+      origPackets: this.count(F_ORIG_PKTS),
+      origBytes: this.count(F_ORIG_IP_BYTES, F_ORIG_BYTES),
+      respPackets: this.count(F_RESP_PKTS),
+      respBytes: this.count(F_RESP_IP_BYTES, F_RESP_BYTES),
       state: state as RecordConnState,
       history,
       open: proto === 'tcp' && openFromState(state as RecordConnState, history),
-      zeekServices: service ? service.split(',').filter((s) => s !== '') : [],
+      zeekServices: service ? (service.indexOf(',') < 0 ? [service] : service.split(',').filter((x) => x !== '')) : NO_SERVICES,
     };
-    return { kind: 'conn', ts, uid: get('uid'), rec };
+    return { kind: 'conn', ts, uid: this.get(F_UID), rec };
   }
 }
 
+/** Shared by every connection without a service (never written). */
+const NO_SERVICES: string[] = [];
+
 function time(v: string | undefined, json: boolean): number | undefined {
   if (v === undefined || v === '') return undefined;
-  const n = Number(v);
+  const n = +v;
   if (Number.isFinite(n)) return n;
   if (json) {
     const d = Date.parse(v); // JSON::TS_ISO8601
@@ -401,8 +433,8 @@ function time(v: string | undefined, json: boolean): number | undefined {
 }
 
 function port(v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
+  if (v === undefined || v === '') return undefined;
+  const n = +v;
   return Number.isInteger(n) && n >= 0 && n <= 65535 ? n : undefined;
 }
 
@@ -452,8 +484,8 @@ export async function readZeekLogs(files: string[], opts: ZeekReadOptions): Prom
   const joinHttp = kinds.has('http');
 
   const stats: ZeekReadStats = { files: sources.map((s) => s.summary), unjoined: 0, orphans: 0, otherProto: 0 };
-  const ssl = new Map<string, SslLine>();
-  const http = new Map<string, HttpLine>();
+  const ssl = new Map<string, SslLine | HttpLine>();
+  const http = new Map<string, SslLine | HttpLine>();
   const waiting = new Map<string, Waiting>();
   /** Waiting connections in arrival order (deadline order: the clock only grows). */
   const queue: Waiting[] = [];
@@ -478,13 +510,20 @@ export async function readZeekLogs(files: string[], opts: ZeekReadOptions): Prom
       queue.splice(0, queueHead);
       queueHead = 0;
     }
-    for (const map of [ssl, http] as Map<string, SslLine | HttpLine>[]) {
-      // Maps iterate in insertion order: the oldest first.
-      for (const [uid, l] of map) {
-        if (l.ts >= clock - READ_AHEAD && map.size <= PENDING_MAX) break;
-        map.delete(uid);
-        stats.orphans++;
-      }
+    // ssl/http records waiting for their connection: looked at once per second of log time (or when
+    // a map is over its bound); maps iterate in insertion order, the oldest first.
+    if (clock - lastOrphanCheck < 1 && ssl.size <= PENDING_MAX && http.size <= PENDING_MAX) return;
+    lastOrphanCheck = clock;
+    dropOrphans(ssl);
+    dropOrphans(http);
+  };
+  let lastOrphanCheck = -Infinity;
+  const dropOrphans = (map: Map<string, SslLine | HttpLine>): void => {
+    if (map.size === 0) return;
+    for (const [uid, l] of map) {
+      if (l.ts >= clock - READ_AHEAD && map.size <= PENDING_MAX) break;
+      map.delete(uid);
+      stats.orphans++;
     }
   };
 
@@ -531,7 +570,7 @@ export async function readZeekLogs(files: string[], opts: ZeekReadOptions): Prom
         if ((l.kind === 'ssl' && w.needSsl) || (l.kind === 'http' && w.needHttp)) attach(w, l);
         if (!w.needSsl && !w.needHttp) emit(w);
       } else {
-        const map = (l.kind === 'ssl' ? ssl : http) as Map<string, SslLine | HttpLine>;
+        const map = l.kind === 'ssl' ? ssl : http;
         if (!map.has(l.uid)) map.set(l.uid, l);
       }
     }
