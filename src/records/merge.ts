@@ -7,9 +7,9 @@
  * complete (see initiator()).
  *
  * Records arrive in export order, roughly by their end: a connection is kept until MERGE_GAP of
- * record time has passed its last packet (closed connections) or HOLD_OPEN (open ones: the exporter
- * may still send the next piece at its active timeout), and at most PENDING_MAX are kept (the oldest
- * go first).
+ * record time has passed its last packet, or HOLD_OPEN for a TCP connection still open (the exporter
+ * may still send its next piece at its active timeout, and judged alone its first piece would look
+ * open), and at most PENDING_MAX are kept (the oldest go first).
  */
 import { openFromState, type ConnRecord, type RecordConnState } from './record.js';
 
@@ -151,7 +151,9 @@ export class RecordMerger {
   private sweep(): void {
     this.lastSweep = this.clock;
     for (const c of this.conns.values()) {
-      const hold = c.transport === 'tcp' && c.hasFlags && closed(c) ? MERGE_GAP : HOLD_OPEN;
+      // Only an open TCP connection waits long: judged alone, its first piece would look open
+      // (secagg-not-closed). A UDP flow or a flagless record cut in two is judged the same either way.
+      const hold = c.transport === 'tcp' && c.hasFlags && !closed(c) ? HOLD_OPEN : MERGE_GAP;
       if (this.clock - c.last > hold) this.finish(c);
     }
   }

@@ -90,6 +90,23 @@ describe('RecordMerger', () => {
     expect(one(TCP_ACK | TCP_PSH, TCP_ACK)).toMatchObject({ state: 'OTH', open: true });
   });
 
+  it('an open TCP connection waits for its next piece while other records move time on; a UDP flow does not', () => {
+    const out = merge([
+      // A secagg session cut by an active timeout at T+600: its next piece is exported 20 min later.
+      rec('10.0.0.2', 40000, '10.0.0.1', 14000, T, T + 600, SA | TCP_PSH),
+      rec('10.0.0.1', 14000, '10.0.0.2', 40000, T, T + 600, SA | TCP_PSH),
+      rec('10.0.0.2', 41000, '10.0.0.1', 53, T + 600, T + 600, undefined, 1, 'udp'),
+      rec('10.0.0.2', 41001, '10.0.0.1', 50051, T + 1800, T + 1801, FULL),
+      rec('10.0.0.2', 41000, '10.0.0.1', 53, T + 1810, T + 1810, undefined, 1, 'udp'),
+      rec('10.0.0.2', 40000, '10.0.0.1', 14000, T + 601, T + 1900, TCP_ACK | TCP_PSH | TCP_FIN),
+      rec('10.0.0.1', 14000, '10.0.0.2', 40000, T + 601, T + 1900, TCP_ACK | TCP_FIN),
+    ]);
+    const secagg = out.filter((c) => c.server.port === 14000);
+    expect(secagg).toHaveLength(1);
+    expect(secagg[0]).toMatchObject({ state: 'SF', open: false, end: T + 1900 });
+    expect(out.filter((c) => c.server.port === 53)).toHaveLength(2);
+  });
+
   it('a record whose last packet is before its first (softflowd IPFIX) is one instant', () => {
     const out = merge([rec('10.0.0.2', 40000, '10.0.0.1', 50051, T + 1, T + 0.5, FULL | TCP_RST), rec('10.0.0.1', 50051, '10.0.0.2', 40000, T + 1, T + 0.5, SA)]);
     expect(out).toHaveLength(1);

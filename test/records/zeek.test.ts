@@ -100,6 +100,11 @@ describe('analyze --input zeek', () => {
     const md = await cli('analyze', '--input', 'zeek', log, ...HOSTS, '--format', 'markdown');
     expect(md.stdout.split('**Limits of this evidence**').length).toBe(2);
     expect(md.stdout.indexOf('**Limits of this evidence**')).toBeLessThan(md.stdout.indexOf('| client → server'));
+    const jsonl = await cli('analyze', '--input', 'zeek', log, ...HOSTS, '--format', 'jsonl');
+    const records = jsonl.stdout.trim().split('\n').map((l) => JSON.parse(l) as { record: string; evidence?: string[] });
+    expect(records[0]?.record).toBe('header');
+    expect(records[0]?.evidence?.length).toBeGreaterThan(2);
+    expect(records.filter((r) => r.evidence !== undefined)).toHaveLength(1);
     const html = join(tmp, 'report.html');
     await cli('analyze', '--input', 'zeek', log, ...HOSTS, '--format', 'html', '--output', html);
     const page = (await import('node:fs')).readFileSync(html, 'utf8');
