@@ -7,7 +7,7 @@
 import { PayloadClassifier, type ClassifiedFlow } from '../classify/classify.js';
 import { Decoder } from '../decode/decoder.js';
 import { newFlow } from '../flow/flow.js';
-import { newFlowKey } from '../flow/key.js';
+import { newFlowKey, type FlowKey } from '../flow/key.js';
 import type { Inventory } from '../policy/inventory.js';
 import type { JudgedFlow } from '../policy/judge.js';
 import { Judge } from '../policy/judge.js';
@@ -56,8 +56,16 @@ export function zeekService(names: readonly string[]): Service | undefined {
   return 'unknown';
 }
 
-/** A record's flow key: only its protocol is read (the judged flow's ipProto). */
-const RECORD_KEYS = { tcp: { ...newFlowKey(), keyProto: 6 }, udp: { ...newFlowKey(), keyProto: 17 } } as const;
+/** A record's flow key: only its protocol is read (the judged flow's ipProto); one per protocol. */
+const RECORD_KEYS = new Map<number, FlowKey>();
+function recordKey(ipProto: number): FlowKey {
+  let key = RECORD_KEYS.get(ipProto);
+  if (!key) {
+    key = { ...newFlowKey(), keyProto: ipProto };
+    RECORD_KEYS.set(ipProto, key);
+  }
+  return key;
+}
 
 /** A record as the flow the judge reads. */
 export function recordFlow(rec: ConnRecord, id: number): ClassifiedFlow {
@@ -77,7 +85,7 @@ export function recordFlow(rec: ConnRecord, id: number): ClassifiedFlow {
     ts: rec.start,
     fileIndex: 0,
     classifier,
-    key: RECORD_KEYS[rec.transport],
+    key: recordKey(rec.ipProto),
   });
   flow.end = rec.end;
   flow.orig.packets = rec.origPackets;

@@ -228,7 +228,7 @@ export class Judge {
 
   private evaluate(flow: ClassifiedFlow, final: boolean, facts: RecordFacts | undefined): JudgedFlow {
     const transport = flow.transport;
-    if (transport !== 'tcp' && transport !== 'udp') return this.untracked(flow, transport);
+    if (transport !== 'tcp' && transport !== 'udp') return this.untracked(flow, transport, facts);
     const client = this.roles.resolve(flow.client.ip);
     const server = this.roles.resolve(flow.server.ip);
     const local = sameMachine(flow.client.ip, flow.server.ip, client, server);
@@ -389,7 +389,7 @@ export class Judge {
    * scope (scope "icmp" or "ip-proto-N"), with no finding, live or at the end, and it counts for no
    * row and no capture-level finding. Its ends still get their roles, for the reports.
    */
-  private untracked(flow: ClassifiedFlow, transport: 'icmp' | 'unknown_transport'): JudgedFlow {
+  private untracked(flow: ClassifiedFlow, transport: 'icmp' | 'unknown_transport', facts: RecordFacts | undefined): JudgedFlow {
     const client = this.roles.resolve(flow.client.ip);
     const server = this.roles.resolve(flow.server.ip);
     const local = sameMachine(flow.client.ip, flow.server.ip, client, server);
@@ -405,7 +405,7 @@ export class Judge {
       tls: undefined,
       http: undefined,
       wireguard: undefined,
-      state: connState(flow),
+      state: facts ? facts.state : connState(flow),
       history: flow.history,
       packets: flow.orig.packets + flow.resp.packets,
       bytes: flow.orig.bytes + flow.resp.bytes,

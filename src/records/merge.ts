@@ -171,6 +171,7 @@ export class RecordMerger {
     const { state, history } = connState(c, client, server);
     this.onRecord({
       transport: c.transport,
+      ipProto: c.transport === 'tcp' ? 6 : 17,
       client: { ip: client.ip, port: client.port },
       server: { ip: server.ip, port: server.port },
       start: c.first,

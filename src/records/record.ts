@@ -5,6 +5,7 @@
  * turns the records into judged flows.
  */
 import { NetmatrixError } from '../model/errors.js';
+import type { FlowTransport } from '../model/vocabulary.js';
 
 /** Zeek's conn_state values (base/protocols/conn/main.zeek). */
 export const CONN_STATES = ['S0', 'S1', 'SF', 'REJ', 'S2', 'S3', 'RSTO', 'RSTR', 'RSTOS0', 'RSTRH', 'SH', 'SHR', 'OTH'] as const;
@@ -14,7 +15,10 @@ export type RecordInput = 'zeek' | 'netflow' | 'netflow-csv';
 
 /** One connection as a record tells it: `client` is the originator. */
 export interface ConnRecord {
-  transport: 'tcp' | 'udp';
+  /** As Zeek's `proto`: tcp, udp, icmp (v4 and v6), unknown_transport (Zeek logs only). */
+  transport: FlowTransport;
+  /** The IP protocol number (Zeek's `ip_proto`): 6, 17, 1 or 58, others. */
+  ipProto: number;
   client: { ip: string; port: number };
   server: { ip: string; port: number };
   /** Seconds since the epoch. */

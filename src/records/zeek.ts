@@ -51,11 +51,12 @@ type Line = ConnLine | SslLine | HttpLine;
 const FIELDS = [
   'ts', 'uid', 'id.orig_h', 'id.orig_p', 'id.resp_h', 'id.resp_p', 'proto', 'service', 'duration',
   'orig_bytes', 'resp_bytes', 'orig_ip_bytes', 'resp_ip_bytes', 'orig_pkts', 'resp_pkts', 'conn_state',
-  'history', 'version', 'server_name', 'next_protocol', 'method', 'host', 'uri',
+  'history', 'version', 'server_name', 'next_protocol', 'method', 'host', 'uri', 'ip_proto',
 ] as const;
 const F_TS = 0, F_UID = 1, F_ORIG_H = 2, F_ORIG_P = 3, F_RESP_H = 4, F_RESP_P = 5, F_PROTO = 6, F_SERVICE = 7, F_DURATION = 8;
 const F_ORIG_BYTES = 9, F_RESP_BYTES = 10, F_ORIG_IP_BYTES = 11, F_RESP_IP_BYTES = 12, F_ORIG_PKTS = 13, F_RESP_PKTS = 14;
 const F_CONN_STATE = 15, F_HISTORY = 16, F_VERSION = 17, F_SERVER_NAME = 18, F_NEXT_PROTOCOL = 19, F_METHOD = 20, F_HOST = 21, F_URI = 22;
+const F_IP_PROTO = 23;
 /** JSON lines: values come in FIELDS order. */
 const IDENTITY = Int32Array.from(FIELDS, (_, i) => i);
 
@@ -375,10 +376,17 @@ class ZeekFile {
       return { kind, ts, uid, http };
     }
     const proto = this.get(F_PROTO);
-    if (proto !== 'tcp' && proto !== 'udp') {
-      if (proto === undefined) throw this.bad('no proto');
+    if (proto === undefined) throw this.bad('no proto');
+    const ipProtoText = this.get(F_IP_PROTO);
+    let ipProto = ipProtoText === undefined || ipProtoText === '' ? -1 : +ipProtoText;
+    if (proto === 'tcp') ipProto = 6;
+    else if (proto === 'udp') ipProto = 17;
+    else if (proto === 'icmp') {
+      if (ipProto !== 1 && ipProto !== 58) ipProto = -1; // from the address family below
+    } else if (proto !== 'unknown_transport' || !(ipProto >= 0 && ipProto <= 255 && Number.isInteger(ipProto))) {
+      // Another protocol name, or unknown_transport without ip_proto to key it by: counted, not judged.
       this.otherProto++;
-      return undefined; // icmp and others: not judged, as on the packet path
+      return undefined;
     }
     const origText = this.get(F_ORIG_H) ?? '';
     const respText = this.get(F_RESP_H) ?? '';
@@ -396,8 +404,10 @@ class ZeekFile {
     const durationText = this.get(F_DURATION);
     const duration = durationText === undefined ? 0 : +durationText;
     const service = this.get(F_SERVICE);
+    if (ipProto < 0) ipProto = client.includes(':') ? 58 : 1;
     const rec: ConnRecord = {
       transport: proto,
+      ipProto,
       client: { ip: client, port: cport },
       server: { ip: server, port: sport },
       start: ts,

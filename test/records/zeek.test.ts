@@ -69,10 +69,10 @@ describe('analyze --input zeek', () => {
     const { code, stdout, stderr } = await cli('analyze', '--input', 'zeek', log, ...HOSTS, '--format', 'json');
     expect(stderr).toBe('');
     expect(code).toBe(1);
-    const doc = JSON.parse(stdout) as { evidence: string[]; flows: { client: { port: number }; service: string; serviceBy: string; state: string; history: string; rule: string | null; findings: { code: string }[] }[]; summary: { frames: number; flowTable: { otherIpPackets: number } } };
+    const doc = JSON.parse(stdout) as { evidence: string[]; flows: { client: { port: number }; service: string; serviceBy: string; state: string; history: string; rule: string | null; findings: { code: string }[] }[]; summary: { frames: number } };
     const byPort = new Map(doc.flows.map((f) => [f.client.port, f]));
     const codes = (port: number): string[] => (byPort.get(port)?.findings ?? []).map((f) => f.code);
-    expect(doc.flows).toHaveLength(6);
+    expect(doc.flows).toHaveLength(7);
     expect(byPort.get(40000)).toMatchObject({ service: 'tls', serviceBy: 'zeek', state: 'SF', history: 'ShADadFf', rule: 'node-researcher-grpc' });
     expect(codes(40000)).toEqual([]);
     expect(byPort.get(40001)).toMatchObject({ service: 'mpspdz', serviceBy: 'port', state: 'S1' });
@@ -81,9 +81,9 @@ describe('analyze --input zeek', () => {
     expect(codes(40003)).toEqual(['inbound-to-node', 'gui-not-localhost']);
     expect(codes(40004)).toEqual(['connection-failed']);
     expect(codes(40005)).toEqual(['not-in-matrix']);
-    // icmp is counted, not judged, as on the packet path.
-    expect(doc.summary.flowTable.otherIpPackets).toBe(1);
-    expect(doc.summary.frames).toBe(6);
+    // icmp is a connection out of the matrix's scope, as on the packet path.
+    expect(doc.flows.find((f) => f.service === 'icmp')).toMatchObject({ state: 'OTH', rule: null, findings: [] });
+    expect(doc.summary.frames).toBe(7);
     expect(doc.evidence.join(' ')).toContain('No ssl.log given');
   });
 
