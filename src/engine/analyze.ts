@@ -33,10 +33,23 @@ export interface AnalyzeOptions {
   onWarning?: (message: string) => void;
 }
 
+/** One input file as the summary shows it (a capture's ReadSummary, or a record file's). */
+export interface InputSummary {
+  file: string;
+  format: string;
+  /** Frames (captures) or records (flow records) read. */
+  frames: number;
+  bytesRead: number;
+  complete: boolean;
+  stopped?: { code: string; offset?: number | undefined; message: string } | undefined;
+}
+
 export interface AnalysisResult {
-  inputs: ReadSummary[];
+  inputs: InputSummary[];
   /** False when any file was damaged or cut short: the report covers only what was read. */
   complete: boolean;
+  /** Flow records only: a file was damaged (bad line, truncated gzip): exit 2, the report covers what was read. */
+  badInput?: boolean;
   frames: number;
   decoder: DecoderStats;
   flows: FlowTableStats;

@@ -70,7 +70,8 @@ export interface JudgedFlow {
   client: JudgedEndpoint;
   server: JudgedEndpoint;
   service: FlowService;
-  serviceBy: 'payload' | 'port' | 'none';
+  /** `zeek`: Zeek's analyzers named it (flow records, see engine/records.ts). */
+  serviceBy: 'payload' | 'port' | 'none' | 'zeek';
   tls?: TlsEvidence | undefined;
   http?: HttpEvidence | undefined;
   wireguard?: number[] | undefined;
@@ -111,6 +112,17 @@ export interface OverdueSession {
   flow: JudgedFlow;
   /** The secagg-not-closed finding (also the last of `flow.findings`). */
   finding: Finding;
+}
+
+/**
+ * What a flow record (Zeek's conn.log, NetFlow) says instead of packets: its conn_state, whether the
+ * connection was still open when the record was written, and who named its service.
+ */
+export interface RecordFacts {
+  state: ConnState;
+  open: boolean;
+  /** The service in the classifier's result came from Zeek's analyzers. */
+  serviceBy: 'zeek' | undefined;
 }
 
 /** Shared by every flow that targets no row: the array is never written. */
@@ -168,7 +180,15 @@ export class Judge {
 
   /** The final judgement of a flow that has ended; counts it for the capture-level findings. */
   judge(flow: ClassifiedFlow): JudgedFlow {
-    return this.evaluate(flow, true);
+    return this.evaluate(flow, true, undefined);
+  }
+
+  /**
+   * The final judgement of a flow built from a record (engine/records.ts): its state and openness
+   * come from the record, not from TCP endpoints it never had.
+   */
+  judgeRecord(flow: ClassifiedFlow, facts: RecordFacts): JudgedFlow {
+    return this.evaluate(flow, true, facts);
   }
 
   /**
@@ -176,7 +196,7 @@ export class Judge {
    * prove (who initiated toward whom, which row, the payload seen). Nothing is counted.
    */
   provisional(flow: ClassifiedFlow): JudgedFlow {
-    return this.evaluate(flow, false);
+    return this.evaluate(flow, false, undefined);
   }
 
   /** The flow's row requires its sessions to close (secagg): live, its timer is watched. */
@@ -193,7 +213,7 @@ export class Judge {
   overdue(flow: ClassifiedFlow, now: number): OverdueSession | undefined {
     const timeout = this.secaggTimeout;
     if (timeout === undefined || flow.transport !== 'tcp' || now - flow.start < timeout || !isOpen(flow.tcp)) return undefined;
-    const judged = this.evaluate(flow, false);
+    const judged = this.evaluate(flow, false, undefined);
     const rule = judged.rule;
     if (rule === null || !this.mustCloseRows.has(rule)) return undefined;
     const f = finding(
@@ -206,15 +226,15 @@ export class Judge {
     return { flow: judged, finding: f };
   }
 
-  private evaluate(flow: ClassifiedFlow, final: boolean): JudgedFlow {
+  private evaluate(flow: ClassifiedFlow, final: boolean, facts: RecordFacts | undefined): JudgedFlow {
     const transport = flow.transport;
-    if (transport !== 'tcp' && transport !== 'udp') return this.untracked(flow, transport);
+    if (transport !== 'tcp' && transport !== 'udp') return this.untracked(flow, transport, facts);
     const client = this.roles.resolve(flow.client.ip);
     const server = this.roles.resolve(flow.server.ip);
     const local = sameMachine(flow.client.ip, flow.server.ip, client, server);
     const tunnel = client.tunnel && server.tunnel;
     const layer = tunnel ? 'tunnel' : 'underlay';
-    const state = connState(flow);
+    const state = facts ? facts.state : connState(flow);
     const clientRole: Role = local ? 'localhost' : client.role;
     const serverRole: Role = server.role;
     const port = flow.server.port;
@@ -237,7 +257,7 @@ export class Judge {
             r.to.includes(serverRole),
         );
 
-    const { service, serviceBy } = this.service(flow, transport, row);
+    const { service, serviceBy } = this.service(flow, transport, row, facts?.serviceBy);
     const findings: Finding[] = [];
     const failed = transport === 'tcp' ? isFailedAttempt(state) : flow.resp.packets === 0;
     let scope: string | undefined;
@@ -301,8 +321,9 @@ export class Judge {
       }
       const lasted = flow.end - flow.start;
       const tooLong = this.secaggTimeout !== undefined && lasted > this.secaggTimeout;
-      if (final && row.mustClose && transport === 'tcp' && (isOpen(flow.tcp) || tooLong)) {
-        const when = !isOpen(flow.tcp)
+      const open = facts ? facts.open : isOpen(flow.tcp);
+      if (final && row.mustClose && transport === 'tcp' && (open || tooLong)) {
+        const when = !open
           ? `stayed open ${lasted.toFixed(1)} s, longer than the secagg timeout (${this.secaggTimeout ?? 0} s)`
           : flow.endReason === 'idle'
             ? 'went idle without being closed'
@@ -368,7 +389,7 @@ export class Judge {
    * scope (scope "icmp" or "ip-proto-N"), with no finding, live or at the end, and it counts for no
    * row and no capture-level finding. Its ends still get their roles, for the reports.
    */
-  private untracked(flow: ClassifiedFlow, transport: 'icmp' | 'unknown_transport'): JudgedFlow {
+  private untracked(flow: ClassifiedFlow, transport: 'icmp' | 'unknown_transport', facts: RecordFacts | undefined): JudgedFlow {
     const client = this.roles.resolve(flow.client.ip);
     const server = this.roles.resolve(flow.server.ip);
     const local = sameMachine(flow.client.ip, flow.server.ip, client, server);
@@ -384,7 +405,7 @@ export class Judge {
       tls: undefined,
       http: undefined,
       wireguard: undefined,
-      state: connState(flow),
+      state: facts ? facts.state : connState(flow),
       history: flow.history,
       packets: flow.orig.packets + flow.resp.packets,
       bytes: flow.orig.bytes + flow.resp.bytes,
@@ -414,9 +435,14 @@ export class Judge {
   }
 
   /** Payload first; the matrix's port only when the payload says nothing (or the service has no signature). */
-  private service(flow: ClassifiedFlow, transport: Transport, row: MatrixRow | undefined): { service: Service; serviceBy: JudgedFlow['serviceBy'] } {
+  private service(
+    flow: ClassifiedFlow,
+    transport: Transport,
+    row: MatrixRow | undefined,
+    by: 'zeek' | undefined,
+  ): { service: Service; serviceBy: JudgedFlow['serviceBy'] } {
     const fromPayload = flow.classifier.result.service;
-    if (fromPayload !== undefined && fromPayload !== 'unknown') return { service: fromPayload, serviceBy: 'payload' };
+    if (fromPayload !== undefined && fromPayload !== 'unknown') return { service: fromPayload, serviceBy: by ?? 'payload' };
     const byPort = row ?? this.rules.rows.find((r) => r.transport.includes(transport) && portsContain(r.ports, flow.server.port));
     const portService = byPort?.service[0];
     if (fromPayload === 'unknown') {

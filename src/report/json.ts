@@ -15,7 +15,7 @@ export class JsonWriter implements ReportWriter {
 
   begin(header: ReportHeader): void {
     this.sink(
-      `{"matrix":${safeJson(header.matrix)},\n"inventory":${safeJson(header.inventory)},\n"files":${safeJson(header.files)},\n"flows":[`,
+      `{"matrix":${safeJson(header.matrix)},\n"inventory":${safeJson(header.inventory)},\n"files":${safeJson(header.files)},\n${header.evidence ? `"evidence":${safeJson(header.evidence)},\n` : ''}"flows":[`,
     );
   }
 

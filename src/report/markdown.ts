@@ -60,13 +60,20 @@ export class MarkdownWriter implements ReportWriter {
     const h = this.header;
     const out: string[] = [];
     const result =
-      summary.exitCode === 1 ? '❌ violations' : summary.exitCode === 3 ? '⚠️ no violation, but the capture is incomplete' : '✅ compliant';
+      summary.exitCode === 1
+        ? '❌ violations'
+        : summary.exitCode === 3
+          ? '⚠️ no violation, but the capture is incomplete'
+          : summary.exitCode === 2
+            ? '⚠️ a record file is damaged: the report covers what was read'
+            : '✅ compliant';
     out.push(`## netmatrix: ${result}`, '');
     if (h) {
       out.push(`Matrix **${mdCell(h.matrix.name)}** (${mdCell(h.matrix.title)}), phase ${mdCell(h.matrix.phase)}; captures: ${h.files.map(mdCell).join(', ')}`, '');
+      if (h.evidence) out.push('**Limits of this evidence**', '', ...h.evidence.map((l) => `- ${mdCell(l)}`), '');
     }
     out.push(
-      `${summary.frames} packets, ${summary.flows} flows: ${summary.verdicts.allowed} allowed, ${summary.verdicts.violation} violating, ${summary.verdicts.warning} with warnings, ${summary.verdicts.local} local, ${summary.verdicts['out-of-scope']} out of scope; **${summary.violations} violations**, ${summary.warnings} warnings.`,
+      `${summary.frames} ${h?.evidence ? 'records' : 'packets'}, ${summary.flows} flows: ${summary.verdicts.allowed} allowed, ${summary.verdicts.violation} violating, ${summary.verdicts.warning} with warnings, ${summary.verdicts.local} local, ${summary.verdicts['out-of-scope']} out of scope; **${summary.violations} violations**, ${summary.warnings} warnings.`,
       '',
     );
     out.push('| client → server | port | service | rule | verdict | flows | bytes |', '| --- | --- | --- | --- | --- | ---: | ---: |');

@@ -12,10 +12,12 @@ export interface ReportHeader {
   matrix: { name: string; title: string; phase: string; files: string[] };
   inventory: { hosts: { name: string; role: string; addresses: string[] }[]; tunnel: string[] };
   files: string[];
+  /** Flow records only (policy/limits.ts): the checks this evidence cannot make; absent for captures. */
+  evidence?: string[];
 }
 
-export function reportHeader(rules: RuleSet, inventory: Inventory, files: string[]): ReportHeader {
-  return {
+export function reportHeader(rules: RuleSet, inventory: Inventory, files: string[], evidence?: string[]): ReportHeader {
+  const header: ReportHeader = {
     matrix: { name: rules.name, title: rules.title, phase: rules.phase, files: rules.files },
     inventory: {
       hosts: inventory.hosts.map((h) => ({ name: h.name, role: h.role, addresses: h.cidrs.map((c) => c.text) })),
@@ -23,6 +25,8 @@ export function reportHeader(rules: RuleSet, inventory: Inventory, files: string
     },
     files,
   };
+  if (evidence) header.evidence = evidence;
+  return header;
 }
 
 export interface RunSummary {
@@ -48,7 +52,8 @@ export interface RunSummary {
   };
   flowTable: { evicted: number; timedOut: number; otherIpPackets: number };
   inputs: { file: string; format: string; frames: number; bytes: number; complete: boolean; stopped?: { code: string; offset: number | null; message: string } }[];
-  exitCode: 0 | 1 | 3;
+  /** 2 only for flow records with a damaged file (see AnalysisResult.badInput). */
+  exitCode: 0 | 1 | 2 | 3;
 }
 
 /** Counts flows and findings as they stream past. */
@@ -113,7 +118,7 @@ export class Tally {
         if (i.stopped) input.stopped = { code: i.stopped.code, offset: i.stopped.offset ?? null, message: i.stopped.message };
         return input;
       }),
-      exitCode: this.violations > 0 ? 1 : result.complete ? 0 : 3,
+      exitCode: result.badInput ? 2 : this.violations > 0 ? 1 : result.complete ? 0 : 3,
     };
   }
 }

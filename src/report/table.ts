@@ -156,6 +156,8 @@ export class TableWriter implements ReportWriter {
       // compromised machine can name its files with escape sequences), the title from a rules file.
       out.push(escapeText(`netmatrix: matrix ${h.matrix.name} (${h.matrix.title}), phase ${h.matrix.phase}`));
       out.push(escapeText(`captures: ${h.files.join(', ')}`));
+      // Flow records: what this evidence cannot show, once, before anything else is read.
+      if (h.evidence) for (const line of h.evidence) out.push(escapeText(`limits: ${line}`));
     }
     out.push('');
     const flows: string[][] = [];
@@ -191,7 +193,7 @@ export class TableWriter implements ReportWriter {
     out.push('');
     const v = summary.verdicts;
     out.push(
-      `${summary.frames} packets, ${summary.flows} flows (${v.allowed} allowed, ${v.violation} violating, ${v.warning} with warnings, ${v.local} local, ${v['out-of-scope']} out of scope); ${summary.violations} violations, ${summary.warnings} warnings`,
+      `${summary.frames} ${h?.evidence ? 'records' : 'packets'}, ${summary.flows} flows (${v.allowed} allowed, ${v.violation} violating, ${v.warning} with warnings, ${v.local} local, ${v['out-of-scope']} out of scope); ${summary.violations} violations, ${summary.warnings} warnings`,
     );
     if (summary.decode.malformed > 0 || summary.decode.truncated > 0) {
       out.push(`decoder: ${summary.decode.malformed} malformed, ${summary.decode.truncated} truncated packets (see --format json summary.decode.weirds)`);
@@ -211,6 +213,8 @@ export class TableWriter implements ReportWriter {
         ? this.paint('red', 'RESULT: VIOLATIONS')
         : summary.exitCode === 3
           ? this.paint('yellow', 'RESULT: no violation in what was read, but the capture is incomplete')
+          : summary.exitCode === 2
+            ? this.paint('yellow', 'RESULT: a record file is damaged; the report covers what was read before the damage')
           : this.paint('green', 'RESULT: compliant with the matrix');
     out.push(verdict, '');
     this.sink(out.join('\n'));

@@ -26,7 +26,13 @@ export interface Expectation {
   hosts: string;
   complete: boolean;
   findings: ExpectedFinding[];
+  /** Flow records instead of a capture: what they are (`input: zeek|netflow|netflow-csv`)... */
+  input?: 'zeek' | 'netflow' | 'netflow-csv';
+  /** ...and the files (`records: [conn.log, ssl.log]`), resolved against the expectation's folder. */
+  records?: string[];
 }
+
+const RECORD_INPUTS = ['zeek', 'netflow', 'netflow-csv'] as const;
 
 export function loadExpectation(file: string): Expectation {
   let text: string;
@@ -36,7 +42,7 @@ export function loadExpectation(file: string): Expectation {
     throw new RulesError(`${file}: cannot read expectation (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
   }
   const src: YamlSource = new YamlSource(file, text);
-  const top = src.map(src.root, '', ['description', 'recorded-with', 'matrix', 'phase', 'hosts', 'complete', 'clean', 'findings']);
+  const top = src.map(src.root, '', ['description', 'recorded-with', 'matrix', 'phase', 'hosts', 'complete', 'clean', 'findings', 'input', 'records']);
   const phase = src.str(top, 'phase', '') ?? 'run';
   if (phase !== 'run' && phase !== 'install') src.fail(src.get(top, 'phase'), 'phase', `"${phase}" is not run or install`);
   const clean = src.bool(top, 'clean', '') ?? false;
@@ -61,6 +67,14 @@ export function loadExpectation(file: string): Expectation {
     complete: src.bool(top, 'complete', '') ?? true,
     findings,
   };
+  const input = src.str(top, 'input', '');
+  const records = src.list(top, 'records', '', false);
+  if (input !== undefined && input !== 'pcap') {
+    if (!(RECORD_INPUTS as readonly string[]).includes(input)) src.fail(src.get(top, 'input'), 'input', `"${input}" is not pcap, zeek, netflow or netflow-csv`);
+    if (!records || records.length === 0) src.fail(src.get(top, 'input'), 'records', `input: ${input} needs records: [files]`);
+    e.input = input as (typeof RECORD_INPUTS)[number];
+    e.records = (records ?? []).map(({ value }) => resolve(dirname(file), value));
+  } else if (records) src.fail(src.get(top, 'records'), 'records', 'records: needs input: zeek, netflow or netflow-csv');
   const description = src.str(top, 'description', '');
   if (description !== undefined) e.description = description;
   return e;

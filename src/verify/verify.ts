@@ -5,11 +5,12 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
-import { analyzeCaptures } from '../engine/analyze.js';
+import { analyzeCaptures, type AnalysisResult } from '../engine/analyze.js';
+import { analyzeRecords } from '../engine/records.js';
 import { UsageError } from '../model/errors.js';
 import type { JudgedFlow } from '../policy/judge.js';
 import { loadInventoryFile, loadRuleSet } from '../policy/load.js';
-import { compareFindings, findingKey, loadExpectation, observedFindings, type ExpectedFinding } from './expectation.js';
+import { compareFindings, findingKey, loadExpectation, observedFindings, type Expectation, type ExpectedFinding } from './expectation.js';
 
 export interface VerifyResult {
   expectation: string;
@@ -58,9 +59,11 @@ export function findExpectations(paths: string[]): string[] {
   return out;
 }
 
+/** A capture's expectation (synchronous; record expectations need verifyExpectation). */
 export function verifyOne(expectationFile: string): VerifyResult {
   const started = process.hrtime.bigint();
   const e = loadExpectation(expectationFile);
+  if (e.records) throw new UsageError(`${expectationFile}: an expectation of flow records (input: ${e.input}); use verifyExpectation`);
   const capture = captureFor(expectationFile);
   const flows: JudgedFlow[] = [];
   const result = analyzeCaptures({
@@ -72,10 +75,35 @@ export function verifyOne(expectationFile: string): VerifyResult {
       if (f.findings.length > 0) flows.push(f);
     },
   });
+  return compared(e, capture, flows, result, started);
+}
+
+/**
+ * Any expectation: a capture beside it, or flow records it names (`input: zeek` and
+ * `records: [conn.log, ssl.log]`, replayed with the same engine as `analyze --input`).
+ */
+export async function verifyExpectation(expectationFile: string): Promise<VerifyResult> {
+  const e = loadExpectation(expectationFile);
+  if (!e.records || !e.input) return verifyOne(expectationFile);
+  const started = process.hrtime.bigint();
+  const flows: JudgedFlow[] = [];
+  const result = await analyzeRecords({
+    input: e.input,
+    files: e.records,
+    rules: loadRuleSet(e.matrix, e.phase),
+    inventory: loadInventoryFile(e.hosts),
+    onFlow: (f) => {
+      if (f.findings.length > 0) flows.push(f);
+    },
+  });
+  return compared(e, e.records.join(', '), flows, result, started);
+}
+
+function compared(e: Expectation, capture: string, flows: JudgedFlow[], result: AnalysisResult, started: bigint): VerifyResult {
   const observed = observedFindings(flows, result.captureFindings);
   const cmp = compareFindings(e.findings, observed);
   const out: VerifyResult = {
-    expectation: expectationFile,
+    expectation: e.file,
     capture,
     passed: cmp.missing.length === 0 && cmp.unexpected.length === 0 && result.complete === e.complete,
     missing: cmp.missing,

@@ -17,7 +17,7 @@ const SRC = fileURLToPath(new URL('../../src/', import.meta.url));
  */
 export const STAGES: readonly (readonly string[])[] = [
   ['model', 'support'],
-  ['capture'],
+  ['capture', 'records'],
   ['decode'],
   ['flow'],
   ['classify'],

@@ -3,7 +3,7 @@
  * the chosen format (stdout or --output FILE); the exit status is the summary's.
  */
 import type { Argv } from 'yargs';
-import { analyzeCaptures } from '../../engine/analyze.js';
+import { analyzeCaptures, type AnalysisResult, type AnalyzeOptions } from '../../engine/analyze.js';
 import { UsageError } from '../../model/errors.js';
 import { loadRuleSet, type RuleSet } from '../../policy/load.js';
 import { escapeText } from '../../report/escape.js';
@@ -17,7 +17,12 @@ const PROGRESS_MIN_BYTES = 32 * 1024 * 1024;
 
 const builder = (y: Argv) =>
   y
-    .positional('captures', { type: 'string', array: true, describe: 'capture files; several files are one run', demandOption: true })
+    .positional('captures', { type: 'string', array: true, describe: 'capture files (or flow records, see --input); several files are one run', demandOption: true })
+    .option('input', {
+      choices: ['pcap', 'zeek', 'netflow', 'netflow-csv'] as const,
+      default: 'pcap' as const,
+      describe: 'what the files are: pcap/pcapng captures, Zeek logs (conn.log, ssl.log, http.log; TSV or JSON, gzip), nfcapd files or folders (read with nfdump), or a firewall\'s CSV export',
+    })
     .options(matrixOptions)
     .option('format', { choices: ['table', 'json', 'jsonl', 'markdown', 'html'] as const, default: 'table' as const })
     .option('output', { alias: 'o', type: 'string', describe: 'write the report to FILE instead of stdout' })
@@ -89,7 +94,7 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIO): Promise<number> 
   /** Flows with at least one inventory host (or localhost) at an end. */
   let involved = 0;
   // Open the output only once the inputs have been checked (analyzeCaptures checks them first).
-  const header = reportHeader(rules, inventory, args.captures);
+  let header = reportHeader(rules, inventory, args.captures);
   let begun = false;
   const begin = (): void => {
     if (begun) return;
@@ -97,7 +102,24 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIO): Promise<number> 
     if (output) file = new OutputFile(output);
     writer.begin(header);
   };
-  const result = analyzeCaptures({
+  const input = args.input;
+  const analyze = async (o: AnalyzeOptions): Promise<AnalysisResult> => {
+    if (input === 'pcap') return analyzeCaptures(o);
+    const { analyzeRecords } = await import('../../engine/records.js');
+    return analyzeRecords({
+      input,
+      files: o.files,
+      rules: o.rules,
+      inventory: o.inventory,
+      ...(o.secaggTimeout === undefined ? {} : { secaggTimeout: o.secaggTimeout }),
+      onFlow: o.onFlow,
+      onEvidence: (limits) => {
+        header = reportHeader(rules, inventory, args.captures, limits);
+      },
+      ...(o.onWarning ? { onWarning: o.onWarning } : {}),
+    });
+  };
+  const result = await analyze({
     files: args.captures,
     rules,
     inventory,
@@ -124,7 +146,10 @@ export async function runAnalyze(args: AnalyzeArgs, io: CliIO): Promise<number> 
   writer.end(summary, result.captureFindings);
   stdout.flush();
   file?.commit();
-  if (!result.complete) io.stderr('netmatrix: the capture is incomplete: the report covers only what was read\n');
+  if (input !== 'pcap') {
+    // A damaged record file: one line naming the file and line, exit 2; the report covers what was read.
+    for (const i of result.inputs) if (i.stopped) io.stderr(`netmatrix: ${escapeText(i.stopped.message)} (the report covers what was read before)\n`);
+  } else if (!result.complete) io.stderr('netmatrix: the capture is incomplete: the report covers only what was read\n');
   if (tally.flows > 0 && involved === 0) {
     // Nothing was judged against the matrix: most likely the inventory does not match the capture.
     io.stderr(`netmatrix: warning: none of the ${tally.flows} flows involves a host of the inventory; check --node/--researcher/--vpnserver/--hosts\n`);

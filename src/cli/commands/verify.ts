@@ -19,11 +19,11 @@ export type VerifyArgs = ArgsOf<typeof builder>;
 
 export async function runVerify(args: VerifyArgs, io: CliIO): Promise<number> {
   // Loaded on demand: the other commands never pay for the expectation reader.
-  const { describeFailure, findExpectations, junit, updateExpectation, verifyOne } = await import('../../verify/verify.js');
+  const { describeFailure, findExpectations, junit, updateExpectation, verifyExpectation } = await import('../../verify/verify.js');
   const expectations = findExpectations(args.paths);
   const results: VerifyResult[] = [];
   for (const e of expectations) {
-    const r = verifyOne(e);
+    const r = await verifyExpectation(e);
     results.push(r);
     if (args.update) {
       if (!r.passed) updateExpectation(r);
