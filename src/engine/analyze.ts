@@ -48,8 +48,6 @@ export interface AnalysisResult {
   inputs: InputSummary[];
   /** False when any file was damaged or cut short: the report covers only what was read. */
   complete: boolean;
-  /** Flow records only: a file was damaged (bad line, truncated gzip): exit 2, the report covers what was read. */
-  badInput?: boolean;
   frames: number;
   decoder: DecoderStats;
   flows: FlowTableStats;

@@ -138,7 +138,6 @@ export async function analyzeRecords(opts: RecordAnalyzeOptions): Promise<Analys
   return {
     inputs: files.map((f) => ({ file: f.file, format: f.format, frames: f.records, bytesRead: f.bytes, complete: f.complete, stopped: f.stopped })),
     complete,
-    ...(complete ? {} : { badInput: true }),
     frames: records,
     decoder: new Decoder().stats,
     flows: { flows: id, active: 0, evicted: 0, timedOut: 0, otherPackets: other },

@@ -300,14 +300,7 @@ export class HtmlWriter implements ReportWriter {
   end(summary: RunSummary, captureFindings: CaptureFinding[]): void {
     const h = this.header;
     const out: string[] = [];
-    const result =
-      summary.exitCode === 1
-        ? 'VIOLATIONS'
-        : summary.exitCode === 3
-          ? 'no violation, but the capture is incomplete'
-          : summary.exitCode === 2
-            ? 'a record file is damaged'
-            : 'compliant with the matrix';
+    const result = summary.exitCode === 1 ? 'VIOLATIONS' : summary.exitCode === 3 ? 'no violation, but the capture is incomplete' : 'compliant with the matrix';
     const title = `netmatrix: ${result}`;
     out.push(
       '<!DOCTYPE html>',
@@ -360,13 +353,7 @@ export class HtmlWriter implements ReportWriter {
     const v = summary.verdicts;
     const out: string[] = ['<section id="summary"><h2>Summary</h2>'];
     const banner =
-      summary.exitCode === 1
-        ? 'VIOLATIONS'
-        : summary.exitCode === 3
-          ? 'no violation in what was read, but the capture is incomplete'
-          : summary.exitCode === 2
-            ? 'a record file is damaged: the report covers what was read before the damage'
-            : 'compliant with the matrix';
+      summary.exitCode === 1 ? 'VIOLATIONS' : summary.exitCode === 3 ? 'no violation in what was read, but the capture is incomplete' : 'compliant with the matrix';
     out.push(`<div class="banner r${summary.exitCode}">Result: ${htmlText(banner)} (exit ${summary.exitCode})</div>`);
     out.push(
       `<p class="counts">${summary.frames} ${this.header?.evidence ? 'records' : 'packets'}, ${summary.flows} flows: ${v.allowed} allowed, ${v.violation} violating, ${v.warning} with warnings, ${v.local} local, ${v['out-of-scope']} out of scope; <b>${plural(summary.violations, 'violation')}</b>, ${plural(summary.warnings, 'warning')}.</p>`,

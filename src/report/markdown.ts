@@ -60,13 +60,7 @@ export class MarkdownWriter implements ReportWriter {
     const h = this.header;
     const out: string[] = [];
     const result =
-      summary.exitCode === 1
-        ? '❌ violations'
-        : summary.exitCode === 3
-          ? '⚠️ no violation, but the capture is incomplete'
-          : summary.exitCode === 2
-            ? '⚠️ a record file is damaged: the report covers what was read'
-            : '✅ compliant';
+      summary.exitCode === 1 ? '❌ violations' : summary.exitCode === 3 ? '⚠️ no violation, but the capture is incomplete' : '✅ compliant';
     out.push(`## netmatrix: ${result}`, '');
     if (h) {
       out.push(`Matrix **${mdCell(h.matrix.name)}** (${mdCell(h.matrix.title)}), phase ${mdCell(h.matrix.phase)}; captures: ${h.files.map(mdCell).join(', ')}`, '');

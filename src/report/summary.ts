@@ -52,8 +52,7 @@ export interface RunSummary {
   };
   flowTable: { evicted: number; timedOut: number; otherIpPackets: number };
   inputs: { file: string; format: string; frames: number; bytes: number; complete: boolean; stopped?: { code: string; offset: number | null; message: string } }[];
-  /** 2 only for flow records with a damaged file (see AnalysisResult.badInput). */
-  exitCode: 0 | 1 | 2 | 3;
+  exitCode: 0 | 1 | 3;
 }
 
 /** Counts flows and findings as they stream past. */
@@ -118,7 +117,7 @@ export class Tally {
         if (i.stopped) input.stopped = { code: i.stopped.code, offset: i.stopped.offset ?? null, message: i.stopped.message };
         return input;
       }),
-      exitCode: result.badInput ? 2 : this.violations > 0 ? 1 : result.complete ? 0 : 3,
+      exitCode: this.violations > 0 ? 1 : result.complete ? 0 : 3,
     };
   }
 }

@@ -213,8 +213,6 @@ export class TableWriter implements ReportWriter {
         ? this.paint('red', 'RESULT: VIOLATIONS')
         : summary.exitCode === 3
           ? this.paint('yellow', 'RESULT: no violation in what was read, but the capture is incomplete')
-          : summary.exitCode === 2
-            ? this.paint('yellow', 'RESULT: a record file is damaged; the report covers what was read before the damage')
           : this.paint('green', 'RESULT: compliant with the matrix');
     out.push(verdict, '');
     this.sink(out.join('\n'));

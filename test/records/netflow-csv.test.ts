@@ -1,7 +1,8 @@
 /**
  * `analyze --input netflow-csv`: a firewall's CSV export, columns found by header name (aliases, any
  * case and punctuation), comma/semicolon/tab, RFC 4180 quotes, two-way rows (sent/received), and bad
- * input (a header without a needed column, a corrupt row: exit 2 naming file and line).
+ * input (a header without a needed column: exit 2; a corrupt row: named with its line, exit as for a
+ * damaged capture).
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -88,10 +89,10 @@ describe('analyze --input netflow-csv', () => {
     expect(stderr).toMatch(new RegExp(`^netmatrix: ${csv.replace(/[.]/g, '\\.')}:1: the CSV header has no src column \\(src, srcaddr, src_addr, src_ip, \\.\\.\\.\\), no dst column.*\\n$`));
   });
 
-  it('a corrupt row: exit 2 naming file and line; the rows before it are judged and reported', async () => {
+  it('a corrupt row: named with its file and line; the rows before it are judged and reported, exit as for a damaged capture (1: the row read is a violation)', async () => {
     const csv = file('corrupt.csv', ['src,dst,sport,dport,proto,start', '10.77.0.66,10.77.0.2,60000,8484,tcp,1764583200', '10.77.0.2,10.77.0.1,40000,50051,tcp,yesterday'].join('\n'));
     const { code, stdout, stderr } = await cli('analyze', '--input', 'netflow-csv', csv, ...HOSTS, '--format', 'json');
-    expect(code).toBe(2);
+    expect(code).toBe(1);
     expect(stderr).toBe(`netmatrix: ${csv}:3: corrupt line: start "yesterday" is not a time (the report covers what was read before)\n`);
     expect((JSON.parse(stdout) as Doc).flows).toHaveLength(1);
   });

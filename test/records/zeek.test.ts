@@ -1,8 +1,8 @@
 /**
  * `analyze --input zeek`: Zeek's TSV and JSON logs (escapes, unset and empty values, gzip by magic
  * bytes), conn.log joined with ssl.log and http.log by uid in any file order, the findings that need no
- * payload, the evidence limits in every format, and bad input (one line naming the file and line, exit 2,
- * what was read still reported).
+ * payload, the evidence limits in every format, and bad input (one line naming the file and line; exit 2
+ * before anything is read, else what was read is reported with a damaged capture's exit status).
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -200,27 +200,29 @@ describe('analyze --input zeek: bad input', () => {
     expect(stderr.split('\n')).toHaveLength(2);
   });
 
-  it('a corrupt line: exit 2 naming file and line; the lines before it are still judged and reported', async () => {
+  it('a corrupt line: named with its file and line; the lines before it are judged and reported, exit as for a damaged capture (1 here: a violation was read)', async () => {
     const rows = [...good.map((r) => r.join('\t')), 'garbage\twith\tthree'];
     const log = file('corrupt.log', `${tsv('conn', CONN_FIELDS, []).trimEnd().split('\n').filter((l) => !l.startsWith('#close')).join('\n')}\n${rows.join('\n')}\n`);
     const { code, stdout, stderr } = await cli('analyze', '--input', 'zeek', log, ...HOSTS, '--format', 'json');
-    expect(code).toBe(2);
+    expect(code).toBe(1);
     expect(stderr).toBe(`netmatrix: ${log}:11: corrupt line: 3 fields where #fields names ${CONN_FIELDS.length} (the report covers what was read before)\n`);
     const doc = JSON.parse(stdout) as { complete: boolean; flows: unknown[]; summary: { exitCode: number; findings: Record<string, number> } };
     expect(doc.flows).toHaveLength(2);
     expect(doc.complete).toBe(false);
-    expect(doc.summary.exitCode).toBe(2);
+    expect(doc.summary.exitCode).toBe(1);
     expect(doc.summary.findings['secagg-not-closed']).toBe(1);
     const table = await cli('analyze', '--input', 'zeek', log, ...HOSTS);
-    expect(table.stdout).toContain('RESULT: a record file is damaged');
+    expect(table.code).toBe(1);
+    expect(table.stdout).toContain(`INCOMPLETE: ${log}:11: corrupt line`);
+    expect(table.stdout).toContain('RESULT: VIOLATIONS');
   });
 
-  it('a truncated gzip: exit 2 naming the file and line; what was read is reported', async () => {
+  it('a truncated gzip: named with its file and line; what was read is reported, exit 3 (no violation, incomplete)', async () => {
     const rows = Array.from({ length: 3000 }, (_, i) => conn(T0 + i, `C${i}`, '10.0.0.2', 20000 + (i % 40000), '10.0.0.1', 50051, 'tcp', '-', 'SF', 'ShADadFf'));
     const whole = gzipSync(tsv('conn', CONN_FIELDS, rows));
     const log = file('cut.log.gz', whole.subarray(0, Math.floor(whole.length * 0.6)));
     const { code, stdout, stderr } = await cli('analyze', '--input', 'zeek', log, ...HOSTS, '--format', 'json');
-    expect(code).toBe(2);
+    expect(code).toBe(3);
     expect(stderr).toMatch(new RegExp(`^netmatrix: ${log.replace(/[.]/g, '\\.')}:\\d+: the gzip stream is truncated \\(the report covers what was read before\\)\\n$`));
     const doc = JSON.parse(stdout) as { flows: unknown[] };
     expect(doc.flows.length).toBeGreaterThan(100);
@@ -231,7 +233,7 @@ describe('analyze --input zeek: bad input', () => {
     const bad = conn(T0, 'C1', '10.0.0.300', 40000, '10.0.0.1', 50051, 'tcp', '-', 'SF', 'S');
     const log = file('badaddr.log', tsv('conn', CONN_FIELDS, [bad]));
     const r = await cli('analyze', '--input', 'zeek', log, ...HOSTS);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(3);
     expect(r.stderr).toContain(`${log}:9: corrupt line: id.orig_h "10.0.0.300" is not an IP address`);
     const log2 = file('badstate.log', tsv('conn', CONN_FIELDS, [conn(T0, 'C1', '10.0.0.2', 40000, '10.0.0.1', 50051, 'tcp', '-', 'XX', 'S')]));
     const r2 = await cli('analyze', '--input', 'zeek', log2, ...HOSTS);
