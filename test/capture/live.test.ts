@@ -204,12 +204,12 @@ describe('openLive without privilege (cap replaced)', () => {
   });
 
   it('an interface with a link type netmatrix cannot decode: unsupported-linktype, already opened handles closed', async () => {
-    const f = fakeCap({ open: (d) => (d === 'lo' ? 'ETHERNET' : 'IEEE802_11_RADIO') });
+    const f = fakeCap({ open: (d) => (d === 'lo' ? 'ETHERNET' : 'Unknown linktype 189') });
     const err = await errorOf(openLive({ interfaces: ['lo', 'eth0'], linkTypes: SUPPORTED_LINK_TYPES }, f.deps));
     expect(err.code).toBe('unsupported-linktype');
     expect(err.exitCode).toBe(2);
     expect(err.message).toBe(
-      'interface eth0 has link type IEEE802_11_RADIOTAP (127), which netmatrix cannot decode (supported: NULL, EN10MB, RAW, LOOP, LINUX_SLL, IPV4, IPV6, LINUX_SLL2)',
+      'interface eth0 has link type USB_LINUX (189), which netmatrix cannot decode (supported: NULL, EN10MB, PPP, RAW, LOOP, IEEE802_11, LINUX_SLL, IEEE802_11_RADIOTAP, IPV4, IPV6, LINUX_SLL2)',
     );
     expect(f.closed.sort()).toEqual(['eth0', 'lo']);
   });
