@@ -321,25 +321,7 @@ export class Decoder {
       this.weird = INTERNAL_ERROR;
       out = OUT_MALFORMED;
     }
-    switch (out) {
-      case OUT_PACKET:
-        st.byKind.packet++;
-        this.counted();
-        break;
-      case OUT_FRAGMENT:
-        st.byKind.fragment++;
-        break;
-      case OUT_SKIP:
-        st.byKind.skip++;
-        this.skipCounted();
-        break;
-      default: {
-        st.byKind.malformed++;
-        this.weirdCounted(this.weird ?? INTERNAL_ERROR);
-        break;
-      }
-    }
-    return out;
+    return this.tally(out, st.byKind);
   }
 
   /**
@@ -364,20 +346,25 @@ export class Decoder {
       this.weird = INTERNAL_ERROR;
       out = OUT_MALFORMED;
     }
+    return this.tally(out, st.inner);
+  }
+
+  /** Counts a decoding outcome in `kinds` (frames or packets inside tunnels) and its details. */
+  private tally(out: number, kinds: DecoderStats['byKind']): number {
     switch (out) {
       case OUT_PACKET:
-        st.inner.packet++;
+        kinds.packet++;
         this.counted();
         break;
       case OUT_FRAGMENT:
-        st.inner.fragment++;
+        kinds.fragment++;
         break;
       case OUT_SKIP:
-        st.inner.skip++;
+        kinds.skip++;
         this.skipCounted();
         break;
       default:
-        st.inner.malformed++;
+        kinds.malformed++;
         this.weirdCounted(this.weird ?? INTERNAL_ERROR);
         break;
     }
