@@ -41,11 +41,7 @@ export interface IpPayload {
   jumbo: boolean;
 }
 
-export const TCP_FIN = 0x01;
-export const TCP_SYN = 0x02;
-export const TCP_RST = 0x04;
-export const TCP_PSH = 0x08;
-export const TCP_ACK = 0x10;
+export { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN } from '../model/vocabulary.js';
 
 export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;

@@ -5,6 +5,7 @@
  * states and the history as scripts/base/protocols/conn/main.zeek's conn_state() does.
  */
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../decode/packet.js';
+import type { ConnState } from '../model/vocabulary.js';
 
 export const enum EndpointState {
   Inactive = 0,
@@ -19,20 +20,7 @@ export const enum EndpointState {
   Reset = 6,
 }
 
-export type ConnState =
-  | 'S0'
-  | 'S1'
-  | 'SF'
-  | 'REJ'
-  | 'S2'
-  | 'S3'
-  | 'RSTO'
-  | 'RSTR'
-  | 'RSTOS0'
-  | 'RSTRH'
-  | 'SH'
-  | 'SHR'
-  | 'OTH';
+export type { ConnState };
 
 /** One side of a TCP connection (Zeek's TCP_Endpoint, the parts conn_state and history need). */
 export interface TcpEndpoint {

@@ -25,3 +25,14 @@ export type FlowTransport = Transport | 'icmp' | 'unknown_transport';
 
 /** A flow's service: what classification says, or `icmp` for ICMP connections (never a matrix row's). */
 export type FlowService = Service | 'icmp';
+
+/** TCP header flag bits: the decoder reads them from packets, the flow records from NetFlow's tcp_flags. */
+export const TCP_FIN = 0x01;
+export const TCP_SYN = 0x02;
+export const TCP_RST = 0x04;
+export const TCP_PSH = 0x08;
+export const TCP_ACK = 0x10;
+
+/** Zeek's conn_state values (base/protocols/conn/main.zeek): the packet path derives them, flow records carry them. */
+export const CONN_STATES = ['S0', 'S1', 'SF', 'REJ', 'S2', 'S3', 'RSTO', 'RSTR', 'RSTOS0', 'RSTRH', 'SH', 'SHR', 'OTH'] as const;
+export type ConnState = (typeof CONN_STATES)[number];

@@ -11,18 +11,14 @@
  * may still send its next piece at its active timeout, and judged alone its first piece would look
  * open), and at most PENDING_MAX are kept (the oldest go first).
  */
-import { openFromState, type ConnRecord, type RecordConnState } from './record.js';
+import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, type ConnState } from '../model/vocabulary.js';
+import { openFromState, type ConnRecord } from './record.js';
 
 export const MERGE_GAP = 60;
 /** Seconds an open connection waits for its next record (an exporter's active timeout, 30 min by default in nfcapd's probes and softflowd's 1 h bound). */
 export const HOLD_OPEN = 3600;
 export const PENDING_MAX = 500_000;
 
-export const TCP_FIN = 0x01;
-export const TCP_SYN = 0x02;
-export const TCP_RST = 0x04;
-export const TCP_PSH = 0x08;
-export const TCP_ACK = 0x10;
 
 /** One flow record, one direction (or two: `out*`). */
 export interface DirectionalRecord {
@@ -209,9 +205,9 @@ export class RecordMerger {
 }
 
 /** conn_state and a history made from the ORed TCP flags of each side (no order, no retransmissions). */
-export function connState(c: Conn, client: Side, server: Side): { state: RecordConnState; history: string } {
+export function connState(c: Conn, client: Side, server: Side): { state: ConnState; history: string } {
   if (c.transport === 'udp') {
-    const state: RecordConnState = client.packets > 0 ? (server.packets > 0 ? 'SF' : 'S0') : server.packets > 0 ? 'SHR' : 'OTH';
+    const state: ConnState = client.packets > 0 ? (server.packets > 0 ? 'SF' : 'S0') : server.packets > 0 ? 'SHR' : 'OTH';
     return { state, history: `${client.packets > 0 ? 'D' : ''}${server.packets > 0 ? 'd' : ''}` };
   }
   const o = client.flags;
@@ -232,7 +228,7 @@ export function connState(c: Conn, client: Side, server: Side): { state: RecordC
     // No flags recorded (a CSV export without them): answered is taken as a finished connection.
     return { state: server.packets > 0 ? 'SF' : 'S0', history };
   }
-  let state: RecordConnState;
+  let state: ConnState;
   if (server.packets === 0) {
     if (!has(o, TCP_SYN)) state = 'OTH';
     else if (has(o, TCP_RST)) state = 'RSTOS0';

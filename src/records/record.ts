@@ -5,11 +5,8 @@
  * turns the records into judged flows.
  */
 import { NetmatrixError } from '../model/errors.js';
-import type { FlowTransport } from '../model/vocabulary.js';
+import type { ConnState, FlowTransport } from '../model/vocabulary.js';
 
-/** Zeek's conn_state values (base/protocols/conn/main.zeek). */
-export const CONN_STATES = ['S0', 'S1', 'SF', 'REJ', 'S2', 'S3', 'RSTO', 'RSTR', 'RSTOS0', 'RSTRH', 'SH', 'SHR', 'OTH'] as const;
-export type RecordConnState = (typeof CONN_STATES)[number];
 
 export type RecordInput = 'zeek' | 'netflow' | 'netflow-csv';
 
@@ -28,7 +25,7 @@ export interface ConnRecord {
   origBytes: number;
   respPackets: number;
   respBytes: number;
-  state: RecordConnState;
+  state: ConnState;
   /** Zeek's history, or one made from the TCP flags a NetFlow record carries (see netflow.ts). */
   history: string;
   /** The connection was still open (no FIN or RST, established) when the record was written. */
@@ -63,7 +60,7 @@ export interface RecordFileSummary {
 }
 
 /** Connection states whose connection is still open when logged (as the packet path's isOpen says). */
-export function openFromState(state: RecordConnState, history: string): boolean {
+export function openFromState(state: ConnState, history: string): boolean {
   if (state === 'S1') return true;
   return state === 'OTH' && !/[FRfrI]/.test(history);
 }

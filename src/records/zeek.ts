@@ -12,7 +12,8 @@
  */
 import { canonicalAddress } from '../model/address.js';
 import { LineReader } from './lines.js';
-import { CONN_STATES, openFromState, RecordError, type ConnRecord, type RecordConnState, type RecordFileSummary } from './record.js';
+import { CONN_STATES, type ConnState } from '../model/vocabulary.js';
+import { openFromState, RecordError, type ConnRecord, type RecordFileSummary } from './record.js';
 
 /** Seconds of log time a record waits for its partner (ssl/http <-> conn). */
 export const READ_AHEAD = 300;
@@ -416,9 +417,9 @@ class ZeekFile {
       origBytes: this.count(F_ORIG_IP_BYTES, F_ORIG_BYTES),
       respPackets: this.count(F_RESP_PKTS),
       respBytes: this.count(F_RESP_IP_BYTES, F_RESP_BYTES),
-      state: state as RecordConnState,
+      state: state as ConnState,
       history,
-      open: proto === 'tcp' && openFromState(state as RecordConnState, history),
+      open: proto === 'tcp' && openFromState(state as ConnState, history),
       zeekServices: service ? (service.indexOf(',') < 0 ? [service] : service.split(',').filter((x) => x !== '')) : NO_SERVICES,
     };
     return { kind: 'conn', ts, uid: this.get(F_UID), rec };

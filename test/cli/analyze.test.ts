@@ -3,16 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/run.js';
+import { cli } from '../helpers/cli.js';
 import { tcpConnectionFrames } from '../helpers/frames.js';
 import { pcapBytes } from '../helpers/pcap.js';
 import { clientHello } from '../helpers/tls.js';
-
-async function cli(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await run(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), stdoutIsTTY: false, stderrIsTTY: false });
-  return { code, stdout, stderr };
-}
 
 const CLEAN = ['captures/node-clean.pcapng', '--hosts', 'captures/lab.hosts.yaml'];
 const tmp = mkdtempSync(join(tmpdir(), 'nm-cli-'));

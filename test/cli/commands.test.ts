@@ -3,15 +3,8 @@
  * its own tests); errors of every command come out the same way: one line on stderr, exit 2.
  */
 import { describe, expect, it } from 'vitest';
-import { run } from '../../src/cli/run.js';
+import { cli } from '../helpers/cli.js';
 import { parseInventory } from '../../src/policy/inventory.js';
-
-async function cli(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await run(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), stdoutIsTTY: false, stderrIsTTY: false });
-  return { code, stdout, stderr };
-}
 
 describe('command line', () => {
   it('rules list names every shipped rule set; rules check validates a file', async () => {

@@ -18,77 +18,43 @@ export interface Seg {
   payload?: Uint8Array;
 }
 
-export function tcp(s: Seg): Packet {
-  const payload = s.payload ?? new Uint8Array(0);
+/** The fields every packet has: IPv4 or IPv6 by the source address, `header` bytes of transport header before `payload`. */
+function ipPacket(s: { ts: number; src: string; dst: string }, proto: number, header: number, payload: Uint8Array): Packet {
   const v6 = s.src.includes(':');
   return {
     ts: s.ts,
     ipVersion: v6 ? 6 : 4,
     src: s.src,
     dst: s.dst,
-    proto: 6,
-    tcp: { srcPort: s.sport, dstPort: s.dport, seq: s.seq ?? 0, ack: 0, flags: s.flags ?? ACK, window: 65535, headerLen: 20 },
+    proto,
     payload,
     payloadLen: payload.length,
-    ipLen: (v6 ? 40 : 20) + 20 + payload.length,
+    ipLen: (v6 ? 40 : 20) + header + payload.length,
     truncated: false,
     reassembled: false,
+  };
+}
+
+export function tcp(s: Seg): Packet {
+  return {
+    ...ipPacket(s, 6, 20, s.payload ?? new Uint8Array(0)),
+    tcp: { srcPort: s.sport, dstPort: s.dport, seq: s.seq ?? 0, ack: 0, flags: s.flags ?? ACK, window: 65535, headerLen: 20 },
   };
 }
 
 export function udp(s: Omit<Seg, 'flags' | 'seq'>): Packet {
   const payload = s.payload ?? new Uint8Array(0);
-  const v6 = s.src.includes(':');
-  return {
-    ts: s.ts,
-    ipVersion: v6 ? 6 : 4,
-    src: s.src,
-    dst: s.dst,
-    proto: 17,
-    udp: { srcPort: s.sport, dstPort: s.dport, length: 8 + payload.length },
-    payload,
-    payloadLen: payload.length,
-    ipLen: (v6 ? 40 : 20) + 8 + payload.length,
-    truncated: false,
-    reassembled: false,
-  };
+  return { ...ipPacket(s, 17, 8, payload), udp: { srcPort: s.sport, dstPort: s.dport, length: 8 + payload.length } };
 }
 
 /** An ICMP (IPv4) or ICMPv6 (IPv6 addresses) message; `payload` is what follows its 8-byte header. */
 export function icmp(s: { ts: number; src: string; dst: string; type: number; code?: number; payload?: Uint8Array }): Packet {
-  const payload = s.payload ?? new Uint8Array(0);
-  const v6 = s.src.includes(':');
-  return {
-    ts: s.ts,
-    ipVersion: v6 ? 6 : 4,
-    src: s.src,
-    dst: s.dst,
-    proto: v6 ? 58 : 1,
-    icmp: { type: s.type, code: s.code ?? 0 },
-    payload,
-    payloadLen: payload.length,
-    ipLen: (v6 ? 40 : 20) + 8 + payload.length,
-    truncated: false,
-    reassembled: false,
-  };
+  return { ...ipPacket(s, s.src.includes(':') ? 58 : 1, 8, s.payload ?? new Uint8Array(0)), icmp: { type: s.type, code: s.code ?? 0 } };
 }
 
 /** A packet of another IP protocol (OSPF 89, VRRP 112, ESP 50, ...) with `len` bytes of IP payload. */
 export function ipProto(s: { ts: number; src: string; dst: string; proto: number; len?: number }): Packet {
-  const len = s.len ?? 0;
-  const v6 = s.src.includes(':');
-  return {
-    ts: s.ts,
-    ipVersion: v6 ? 6 : 4,
-    src: s.src,
-    dst: s.dst,
-    proto: s.proto,
-    payload: new Uint8Array(len),
-    payloadLen: len,
-    ipLen: (v6 ? 40 : 20) + len,
-    truncated: false,
-    reassembled: false,
-  };
+  return ipPacket(s, s.proto, 0, new Uint8Array(s.len ?? 0));
 }
 
 /**

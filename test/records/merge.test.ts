@@ -4,7 +4,8 @@
  * and history from the TCP flags.
  */
 import { describe, expect, it } from 'vitest';
-import { parseTcpFlags, RecordMerger, TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, type DirectionalRecord } from '../../src/records/merge.js';
+import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN } from '../../src/model/vocabulary.js';
+import { parseTcpFlags, RecordMerger, type DirectionalRecord } from '../../src/records/merge.js';
 import type { ConnRecord } from '../../src/records/record.js';
 
 const T = 1_764_583_200;

@@ -10,7 +10,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +21,7 @@ import type { JudgedFlow } from '../../src/policy/judge.js';
 import { loadInventoryFile, loadRuleSet } from '../../src/policy/load.js';
 import { findingKey, loadExpectation, observedFindings } from '../../src/verify/expectation.js';
 import { corpusRequired } from '../helpers/corpus.js';
+import { readExceptionRows } from '../helpers/exceptions.js';
 
 const CAPTURES = fileURLToPath(new URL('../../captures/', import.meta.url));
 const EXCEPTIONS = fileURLToPath(new URL('./netflow.exceptions.tsv', import.meta.url));
@@ -97,13 +98,7 @@ interface Exception {
 }
 
 function loadExceptions(): Exception[] {
-  return readFileSync(EXCEPTIONS, 'utf8')
-    .split('\n')
-    .filter((l) => l !== '' && !l.startsWith('#'))
-    .map((l) => {
-      const [capture = '', version = '', reason = ''] = l.split('\t');
-      return { capture, version, reason };
-    });
+  return readExceptionRows(EXCEPTIONS).map(([capture = '', version = '', reason = '']) => ({ capture, version, reason }));
 }
 
 const fixtures = readdirSync(CAPTURES).filter((f) => /\.pcap(ng)?$/.test(f)).sort();

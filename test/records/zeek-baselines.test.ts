@@ -21,6 +21,7 @@ import { CaptureError } from '../../src/model/errors.js';
 import { inventoryFromFlags } from '../../src/policy/inventory.js';
 import type { JudgedFlow } from '../../src/policy/judge.js';
 import { loadRuleSet } from '../../src/policy/load.js';
+import { readExceptionRows } from '../helpers/exceptions.js';
 import { zeekCases, zeekCorpus, zeekDescribe, zeekIndex, type ZeekTrace } from '../helpers/zeek-corpus.js';
 
 const EXCEPTIONS = fileURLToPath(new URL('./zeek-baselines.exceptions.tsv', import.meta.url));
@@ -70,13 +71,7 @@ interface Exception {
 }
 
 function loadExceptions(): Exception[] {
-  return readFileSync(EXCEPTIONS, 'utf8')
-    .split('\n')
-    .filter((l) => l !== '' && !l.startsWith('#'))
-    .map((l) => {
-      const [trace = '', conn = '', reason = ''] = l.split('\t');
-      return { trace, connection: conn, reason };
-    });
+  return readExceptionRows(EXCEPTIONS).map(([trace = '', connection = '', reason = '']) => ({ trace, connection, reason }));
 }
 
 const tmp = mkdtempSync(join(tmpdir(), 'nm-zeek-baselines-'));

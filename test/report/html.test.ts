@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../../src/cli/run.js';
+import { cli } from '../helpers/cli.js';
 import type { JudgedFlow } from '../../src/policy/judge.js';
 import { loadRuleSet } from '../../src/policy/load.js';
 import { HtmlWriter, htmlText, scriptJson } from '../../src/report/html.js';
@@ -15,13 +15,6 @@ const CHROMIUM = '/usr/bin/chromium';
 const haveChromium = existsSync(CHROMIUM);
 // In CI a missing browser is a failure, not a skip.
 const browserSuite = haveChromium || process.env.CI ? describe : describe.skip;
-
-async function cli(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await run(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), stdoutIsTTY: false, stderrIsTTY: false });
-  return { code, stdout, stderr };
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'netmatrix-html-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

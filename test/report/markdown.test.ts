@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { run } from '../../src/cli/run.js';
+import { cli } from '../helpers/cli.js';
 import { mdCell } from '../../src/report/markdown.js';
-
-async function cli(...argv: string[]) {
-  let stdout = '';
-  const code = await run(argv, { stdout: (t) => (stdout += t), stderr: () => undefined, stdoutIsTTY: false, stderrIsTTY: false });
-  return { code, stdout };
-}
 
 describe('--format markdown', () => {
   it('summarises a violating capture for a CI summary page', async () => {
